@@ -1,0 +1,19 @@
+"""PLADIS (Kim & Sim, ICCV 2025, arXiv 2503.07677) in pure PyTorch: α-entmax and PLADIS attention.
+
+Nothing here imports ComfyUI.
+"""
+
+from .cross_attention import DEFAULT_ALPHA, DEFAULT_SCALE, dense_attention, pladis_attention
+from .entmax import entmax, entmax15, sparsemax
+from .repetition import key_repeat_counts
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_SCALE",
+    "dense_attention",
+    "entmax",
+    "entmax15",
+    "key_repeat_counts",
+    "pladis_attention",
+    "sparsemax",
+]

@@ -1,0 +1,40 @@
+"""Float64 reference implementations: the formulas written naively, α-entmax from the ``entmax`` package."""
+
+from __future__ import annotations
+
+import entmax as entmax_package
+import torch
+
+
+def entmax_reference(logits: torch.Tensor, alpha: float) -> torch.Tensor:
+    x = logits.double()
+    if alpha == 1.5:
+        return entmax_package.entmax15(x, dim=-1)
+    if alpha == 2.0:
+        return entmax_package.sparsemax(x, dim=-1)
+    return entmax_package.entmax_bisect(x, alpha, dim=-1, n_iter=200)
+
+
+def split_heads(t: torch.Tensor, heads: int) -> torch.Tensor:
+    b, n, c = t.shape
+    return t.double().view(b, n, heads, c // heads).transpose(1, 2)
+
+
+def pladis_reference(q, k, v, heads: int, alpha: float, scale: float) -> torch.Tensor:
+    """A = softmax(Z) + λ·(entmax(Z) − softmax(Z)), out = A·V, all in float64; layout (B, N, heads·d)."""
+    qh, kh, vh = (split_heads(t, heads) for t in (q, k, v))
+    logits = qh @ kh.transpose(-1, -2) / qh.shape[-1] ** 0.5
+    dense = logits.softmax(dim=-1)
+    weights = dense + scale * (entmax_reference(logits, alpha) - dense)
+    out = weights @ vh
+    return out.transpose(1, 2).reshape(q.shape[0], q.shape[1], -1)
+
+
+def sd_like_qkv(batch=2, n_query=64, heads=4, dim_head=16, n_key=77, dtype=torch.float32, seed=0):
+    """Peaked rows like SD cross-attention: one BOS-like key with large logits, the rest spread."""
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(batch, n_query, heads * dim_head, generator=g) * 1.6
+    k = torch.randn(batch, n_key, heads * dim_head, generator=g)
+    k[:, 0] *= 3.0
+    v = torch.randn(batch, n_key, heads * dim_head, generator=g)
+    return q.to(dtype), k.to(dtype), v.to(dtype)
