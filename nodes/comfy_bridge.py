@@ -1,0 +1,27 @@
+"""The few ComfyUI internals the nodes use, looked up when needed so that importing the pack stays cheap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def optimized_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, extra_options: dict[str, Any]
+) -> torch.Tensor:
+    """ComfyUI's cross-attention call exactly as ``CrossAttention.forward`` makes it.
+
+    Passing the options as ``transformer_options`` keeps any ``optimized_attention_override`` (Sage, Flash,
+    attention-selector nodes) in force.
+    """
+    from comfy.ldm.modules import attention
+
+    return attention.optimized_attention(
+        q,
+        k,
+        v,
+        extra_options["n_heads"],
+        attn_precision=extra_options.get("attn_precision"),
+        transformer_options=extra_options,
+    )

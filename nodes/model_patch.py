@@ -1,0 +1,111 @@
+"""The "PLADIS Model Patch" node: a MODEL in, a patched clone out."""
+
+from __future__ import annotations
+
+import logging
+
+from comfy_api.latest import io
+
+from .cross_attention_patch import PLACEMENT_HINT
+from .patching import PatchRequest, apply_pladis
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "PLADIS (Kim & Sim, ICCV 2025) sharpens how the image attends to the prompt: every selected cross-attention "
+    "uses softmax + λ·(α-entmax − softmax) instead of softmax. No extra model evaluations, no training; works "
+    "with CFG, PAG, ControlNet and with guidance-distilled models at CFG 1. Only cross-attention is changed. "
+    + PLACEMENT_HINT
+    + " LoRA, PAG, ControlNet and attention-backend nodes can go before or after it."
+)
+
+
+class PLADISModelPatch(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="PLADISModelPatch",
+            display_name="PLADIS Model Patch",
+            category="model/patch",
+            description=DESCRIPTION,
+            inputs=[
+                io.Model.Input(
+                    "model", tooltip="The diffusion model to patch. It is not changed: a patched copy is returned."
+                ),
+                io.Float.Input(
+                    "alpha",
+                    default=1.5,
+                    min=1.01,
+                    max=2.0,
+                    step=0.01,
+                    round=0.01,
+                    tooltip="α of α-entmax, the sparse attention PLADIS extrapolates towards: 1.5 (entmax15, the "
+                    "paper's default) or 2.0 (sparsemax, sparser) are exact and fast; other values (1 < α ≤ 2) "
+                    "use a slower iterative solve.",
+                ),
+                io.Float.Input(
+                    "scale",
+                    default=2.0,
+                    min=0.0,
+                    max=10.0,
+                    step=0.05,
+                    round=0.01,
+                    tooltip="λ: how far to push from dense (softmax) towards sparse (entmax) attention. 0 = off (the "
+                    "model is returned unpatched), 1 = pure entmax, 2 = the paper's default; 1.5-2.5 is the useful "
+                    "range, values above ~3 over-sharpen like a too-high CFG.",
+                ),
+                io.Float.Input(
+                    "start_percent",
+                    default=0.0,
+                    min=0.0,
+                    max=1.0,
+                    step=0.001,
+                    tooltip="Where in the sampling schedule PLADIS starts (0 = the first step). Outside "
+                    "start_percent..end_percent the model's own attention runs.",
+                ),
+                io.Float.Input(
+                    "end_percent",
+                    default=1.0,
+                    min=0.0,
+                    max=1.0,
+                    step=0.001,
+                    tooltip="Where in the sampling schedule PLADIS stops (1 = the last step).",
+                ),
+                io.Combo.Input(
+                    "layers",
+                    options=["default", "all", "custom"],
+                    default="default",
+                    tooltip="Which cross-attention layers to patch. default: the paper's choice — UNet input and "
+                    "output blocks, middle block excluded; every block of a DiT. all: every cross-attention, "
+                    "middle block included. custom: the list in custom_layers.",
+                ),
+                io.String.Input(
+                    "custom_layers",
+                    default="",
+                    multiline=False,
+                    placeholder="input 7-8, output 0-2.0-4",
+                    tooltip="Used when layers = custom. Comma-separated entries: a part (input, middle, output; "
+                    "double, single for DiTs), optional block numbers and, after a dot, transformer indices, e.g. "
+                    "'input 7-8, middle, output 0.0-4'. Block numbers are ComfyUI's (the ones IPAdapter and the "
+                    "attn2 keys use). An entry that matches no layer is an error.",
+                ),
+            ],
+            outputs=[io.Model.Output(display_name="MODEL", tooltip="A patched copy of the model.")],
+        )
+
+    @classmethod
+    def execute(
+        cls,
+        model,
+        alpha: float,
+        scale: float,
+        start_percent: float,
+        end_percent: float,
+        layers: str,
+        custom_layers: str,
+        **kwargs,
+    ) -> io.NodeOutput:
+        request = PatchRequest(alpha, scale, start_percent, end_percent, layers, custom_layers)
+        patched, report = apply_pladis(model, request)
+        logger.info("[PLADIS] %s", report.summary())
+        return io.NodeOutput(patched, ui={"pladis": [report.as_dict()]})

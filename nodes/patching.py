@@ -1,0 +1,144 @@
+"""What the node does with a model: validate the request, pick the layers, register the patches, report."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import unet
+from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
+from .step_range import SigmaRange
+
+logger = logging.getLogger(__name__)
+
+
+class UnsupportedModelError(ValueError):
+    """The model has no attention PLADIS knows how to patch."""
+
+
+@dataclass(frozen=True)
+class PatchRequest:
+    alpha: float = 1.5
+    scale: float = 2.0
+    start_percent: float = 0.0
+    end_percent: float = 1.0
+    layers: str = "default"
+    custom_layers: str = ""
+
+    def validate(self) -> None:
+        if not 1.0 < self.alpha <= 2.0:
+            raise ValueError(f"alpha must satisfy 1 < alpha <= 2 (1.5 = entmax15, 2 = sparsemax), got {self.alpha}")
+        if self.scale < 0:
+            raise ValueError(f"scale (λ) must be >= 0, got {self.scale}")
+        for name in ("start_percent", "end_percent"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.start_percent > self.end_percent:
+            raise ValueError(
+                f"start_percent ({self.start_percent}) is after end_percent ({self.end_percent}): "
+                "PLADIS would never run"
+            )
+        if self.layers not in LAYER_PRESETS:
+            raise ValueError(f"layers must be one of {', '.join(LAYER_PRESETS)}, got '{self.layers}'")
+        if self.layers == "custom" and not self.custom_layers.strip():
+            raise ValueError(
+                "layers is 'custom' but custom_layers is empty: list the layers, e.g. 'input 7-8, output 0-2'"
+            )
+
+    @property
+    def whole_schedule(self) -> bool:
+        return self.start_percent <= 0.0 and self.end_percent >= 1.0
+
+
+@dataclass
+class PatchReport:
+    family: str
+    architecture: str
+    alpha: float
+    scale: float
+    start_percent: float
+    end_percent: float
+    layers: str
+    patched: int = 0
+    available: int = 0
+    kept_patches: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.patched == 0:
+            text = f"{self.family}: nothing patched"
+        else:
+            text = (
+                f"{self.family}: patched {self.patched} of {self.available} {self.architecture} layers "
+                f"({self.layers}) with α={self.alpha:g}, λ={self.scale:g}, "
+                f"steps {self.start_percent:.0%}–{self.end_percent:.0%}"
+            )
+            if self.kept_patches:
+                text += f"; kept {self.kept_patches} earlier cross-attention patches (IPAdapter or similar)"
+        return "; ".join([text, *self.notes])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def model_family(model_patcher: Any) -> str:
+    """The model's ComfyUI family name (SD15, SDXL, Flux, …), as ComfyUI's supported_models call it."""
+    base = model_patcher.model
+    config = getattr(base, "model_config", None)
+    return type(config).__name__ if config is not None else type(base).__name__
+
+
+def choose_sites(sites: list[Site], request: PatchRequest, default_parts: tuple[str, ...]) -> list[Site]:
+    if request.layers == "all":
+        return list(sites)
+    if request.layers == "custom":
+        return select_sites(sites, parse_layer_list(request.custom_layers))
+    return [site for site in sites if site.part in default_parts]
+
+
+def step_range(model_patcher: Any, request: PatchRequest) -> SigmaRange:
+    if request.whole_schedule:
+        return SigmaRange(float("inf"), 0.0, whole_schedule=True)
+    sampling = model_patcher.get_model_object("model_sampling")
+    return SigmaRange(
+        float(sampling.percent_to_sigma(request.start_percent)),
+        float(sampling.percent_to_sigma(request.end_percent)),
+        whole_schedule=False,
+    )
+
+
+def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
+    """Returns a patched clone of ``model`` (never ``model`` itself) and what was done to it."""
+    request.validate()
+    patched = model.clone()
+    report = PatchReport(
+        family=model_family(patched),
+        architecture="cross-attention",
+        alpha=request.alpha,
+        scale=request.scale,
+        start_percent=request.start_percent,
+        end_percent=request.end_percent,
+        layers=request.layers,
+    )
+    if request.custom_layers.strip() and request.layers != "custom":
+        report.notes.append(f"custom_layers is ignored because layers is '{request.layers}'")
+    if request.scale == 0:
+        report.notes.append("scale (λ) is 0, so PLADIS is off and the model is returned unpatched")
+        return patched, report
+
+    diffusion_model = patched.get_model_object("diffusion_model")
+    sites = unet.cross_attention_sites(diffusion_model)
+    if not sites:
+        raise UnsupportedModelError(
+            f"PLADIS Model Patch found no text cross-attention to patch in this {report.family} model "
+            f"({type(diffusion_model).__name__}). Supported: UNet models with cross-attention (SD1.5, SD2.x, SDXL "
+            "and its Lightning/Turbo/DMD2/Hyper variants)."
+        )
+    selected = choose_sites(sites, request, unet.DEFAULT_PARTS)
+    report.available = len(sites)
+    report.patched = len(selected)
+    report.kept_patches = unet.patch_cross_attention(
+        patched, selected, request.alpha, request.scale, step_range(patched, request)
+    )
+    return patched, report

@@ -1,0 +1,51 @@
+"""UNet models (SD1.5, SD2.x, SDXL and its distilled variants): find and patch the cross-attentions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cross_attention_patch import PladisCrossAttention
+from .layer_selection import Site
+from .step_range import SigmaRange
+
+UNET_PARTS = ("input", "middle", "output")
+DEFAULT_PARTS = ("input", "output")
+
+
+def cross_attention_sites(diffusion_model: Any) -> list[Site]:
+    """Every text cross-attention of a UNet, keyed as ComfyUI's attn2 replacements are.
+
+    Walks the input, middle and output blocks for spatial transformers (modules with ``transformer_blocks``)
+    and keeps the transformer blocks that have an ``attn2``. The middle block is numbered 0, as ComfyUI's
+    ``transformer_options["block"]`` numbers it.
+    """
+    if not all(hasattr(diffusion_model, name) for name in ("input_blocks", "middle_block", "output_blocks")):
+        return []
+    parts = (
+        ("input", enumerate(diffusion_model.input_blocks)),
+        ("middle", [(0, diffusion_model.middle_block)]),
+        ("output", enumerate(diffusion_model.output_blocks)),
+    )
+    sites = []
+    for part, blocks in parts:
+        for number, block in blocks:
+            for layer in block:
+                for index, transformer in enumerate(getattr(layer, "transformer_blocks", ())):
+                    if getattr(transformer, "attn2", None) is not None:
+                        sites.append(Site(part, number, index))
+    return sites
+
+
+def patch_cross_attention(
+    model_patcher: Any, sites: list[Site], alpha: float, scale: float, step_range: SigmaRange
+) -> int:
+    """Registers a PLADIS attn2 replacement at every site; returns how many wrap an earlier replacement."""
+    existing = model_patcher.model_options.get("transformer_options", {}).get("patches_replace", {}).get("attn2", {})
+    wrapped = 0
+    for site in sites:
+        # BasicTransformerBlock looks a replacement up by (part, block, index) first, then (part, block).
+        previous = existing.get(tuple(site), existing.get((site.part, site.block)))
+        wrapped += previous is not None
+        patch = PladisCrossAttention(alpha, scale, step_range, previous)
+        model_patcher.set_model_attn2_replace(patch, site.part, site.block, site.index)
+    return wrapped

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up a virtual environment (.venv) if needed and runs lint and the test suite.
+#
+#   ./scripts/test.sh [pytest arguments]
+#
+# Installs torch only when the environment has none (TORCH_SPEC, default torch==2.13.0; on a machine with a
+# GPU, install the torch build you want into .venv first). The integration tests against a real ComfyUI run
+# too when COMFYUI_PATH (and COMFYUI_PYTHON) are set; otherwise they are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${PLADIS_VENV:-.venv}
+if [[ ! -x $venv/bin/python ]]; then
+  python3 -m venv "$venv"
+fi
+py=$venv/bin/python
+"$py" -m pip install -q --upgrade pip
+if ! "$py" -c "import torch" 2>/dev/null; then
+  "$py" -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
+fi
+"$py" -m pip install -q -r requirements.txt pytest ruff
+"$py" -m ruff check .
+"$py" -m ruff format --check .
+"$py" -m pytest "$@"
