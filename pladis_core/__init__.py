@@ -3,8 +3,8 @@
 Nothing here imports ComfyUI.
 """
 
+from .alpha_entmax import entmax, entmax15, sparsemax
 from .cross_attention import DEFAULT_ALPHA, DEFAULT_SCALE, dense_attention, pladis_attention
-from .entmax import entmax, entmax15, sparsemax
 from .repetition import key_repeat_counts
 
 __all__ = [
