@@ -12,8 +12,4 @@ class PladisExtension(ComfyExtension):
         return [PLADISModelPatch]
 
 
-async def comfy_entrypoint() -> PladisExtension:
-    return PladisExtension()
-
-
-__all__ = ["PLADISModelPatch", "PladisExtension", "comfy_entrypoint"]
+__all__ = ["PLADISModelPatch", "PladisExtension"]

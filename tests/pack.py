@@ -10,10 +10,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def import_pack(name: str = "pladis_pack"):
-    if name in sys.modules:
-        return sys.modules[name]
+    """The package, with its ``nodes`` subpackage imported (ComfyUI imports it through comfy_entrypoint)."""
+    if name not in sys.modules:
+        _load(name)
+    importlib.import_module(f"{name}.nodes")
+    return sys.modules[name]
+
+
+def _load(name: str) -> None:
     spec = importlib.util.spec_from_file_location(name, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module

@@ -268,3 +268,11 @@ def test_logs_one_line_saying_what_it_did(caplog):
     lines = [r.getMessage() for r in caplog.records if "[PLADIS]" in r.getMessage()]
     assert lines == ["[PLADIS] SDXL: patched 60 of 70 cross-attention layers (default) with α=2, λ=1.5, steps 10%–80%"]
     assert report["summary"] in lines[0]
+
+
+def test_entrypoint_returns_the_extension_with_the_node():
+    import asyncio
+
+    extension = asyncio.run(pack.comfy_entrypoint())
+    assert asyncio.run(extension.get_node_list()) == [Node]
+    assert pack.WEB_DIRECTORY == "./web"
