@@ -18,8 +18,11 @@ __all__ = ["DEFAULT_ALPHA", "DEFAULT_SCALE", "pladis_attention", "dense_attentio
 
 DEFAULT_ALPHA = 1.5
 DEFAULT_SCALE = 2.0
-# Scores per chunk (all heads): 4 MiB of fp32 per buffer; measured fastest on CPU (2^18 to 2^21 tried).
+# Scores per query chunk (all batch elements and heads). On CPU, 4 MiB of fp32 per buffer was the fastest of
+# 2^18 to 2^21; on accelerators a chunk is bounded by memory only (64 MiB per buffer), so that a layer
+# is one or two chunks of a few dozen kernels.
 CHUNK_SCORES = 1 << 20
+ACCELERATOR_CHUNK_SCORES = 1 << 24
 
 
 def dense_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int) -> torch.Tensor:
@@ -39,7 +42,7 @@ def pladis_attention(
     *,
     include_dense: bool = True,
     key_repeats: torch.Tensor | None = None,
-    chunk_scores: int = CHUNK_SCORES,
+    chunk_scores: int | None = None,
 ) -> torch.Tensor:
     """PLADIS attention of q (B, Nq, heads·d) over k (B, Nk, heads·d), v (B, Nk, heads·dv).
 
@@ -49,7 +52,8 @@ def pladis_attention(
 
     ``key_repeats`` (B,) says how many times each element's keys repeat one period; by default it is
     detected, so that an element whose context was repeat-padded by ComfyUI gets exactly the result of
-    its un-repeated context. Pass ones to switch that off.
+    its un-repeated context. Pass ones to switch that off. ``chunk_scores`` bounds the scores held at
+    once (all batch elements and heads of a query chunk); by default it depends on the device.
     """
     check_alpha(alpha)
     if scale < 0:
@@ -66,31 +70,34 @@ def pladis_attention(
 
     if key_repeats is None:
         key_repeats = key_repeat_counts(k)
-    key_repeats = key_repeats.to(device=q.device, dtype=dtype)
+    repeats = key_repeats.to(device=q.device, dtype=dtype).view(batch, 1, 1, 1)
     dense_weight = (1.0 - scale) if include_dense else -scale
 
-    keys_t = (k.view(batch, n_key, heads, dim_head).permute(0, 2, 3, 1).to(dtype)) * dim_head**-0.5
+    keys_t = k.view(batch, n_key, heads, dim_head).permute(0, 2, 3, 1).to(dtype) * dim_head**-0.5
     values = v.view(batch, n_key, heads, dim_value).transpose(1, 2).to(dtype)
-    out = torch.empty(batch, n_query, heads * dim_value, dtype=v.dtype, device=v.device)
-    n_chunks = -(-n_query * heads * n_key // max(chunk_scores, 1))
+    out = torch.empty(batch, n_query, heads, dim_value, dtype=v.dtype, device=v.device)
+    if chunk_scores is None:
+        chunk_scores = CHUNK_SCORES if q.device.type == "cpu" else ACCELERATOR_CHUNK_SCORES
+    n_chunks = -(-batch * heads * n_query * n_key // max(chunk_scores, 1))
     rows = -(-n_query // n_chunks)
-    buffers = torch.empty(3, heads * rows * n_key, dtype=dtype, device=q.device)
-    out_buffer = torch.empty(heads * rows * dim_value, dtype=dtype, device=q.device)
+    buffers = torch.empty(3, batch * heads * rows * n_key, dtype=dtype, device=q.device)
+    out_buffer = None if out.dtype == dtype else torch.empty(heads, rows, dim_value, dtype=dtype, device=q.device)
 
-    for b in range(batch):
-        for start in range(0, n_query, rows):
-            stop = min(start + rows, n_query)
-            scores, work, weights = (
-                buffer[: heads * (stop - start) * n_key].view(heads, -1, n_key) for buffer in buffers
-            )
-            queries = q[b, start:stop].view(stop - start, heads, dim_head).transpose(0, 1).to(dtype)
-            torch.matmul(queries, keys_t[b], out=scores)
-            _pladis_weights(scores, alpha, scale, dense_weight, key_repeats[b], work, weights)
-            chunk_out = torch.matmul(
-                weights, values[b], out=out_buffer[: weights.shape[1] * heads * dim_value].view(heads, -1, dim_value)
-            )
-            out[b, start:stop].view(stop - start, heads, dim_value).copy_(chunk_out.transpose(0, 1))
-    return out
+    for start in range(0, n_query, rows):
+        n = min(rows, n_query - start)
+        scores, work, weights = (buffer[: batch * heads * n * n_key].view(batch, heads, n, n_key) for buffer in buffers)
+        # Per batch element the (heads, n, d) views of q and out are plain strided matrices for the GEMM.
+        for b in range(batch):
+            queries = q[b, start : start + n].view(n, heads, dim_head).transpose(0, 1).to(dtype)
+            torch.matmul(queries, keys_t[b], out=scores[b])
+        _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights)
+        for b in range(batch):
+            destination = out[b, start : start + n].transpose(0, 1)
+            if out_buffer is None:
+                torch.matmul(weights[b], values[b], out=destination)
+            else:
+                destination.copy_(torch.matmul(weights[b], values[b], out=out_buffer[:, :n]))
+    return out.view(batch, n_query, heads * dim_value)
 
 
 def _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights) -> None:
