@@ -18,10 +18,10 @@ __all__ = ["DEFAULT_ALPHA", "DEFAULT_SCALE", "pladis_attention", "dense_attentio
 
 DEFAULT_ALPHA = 1.5
 DEFAULT_SCALE = 2.0
-# Scores per query chunk (all batch elements and heads). On CPU, 4 MiB of fp32 per buffer was the fastest of
-# 2^18 to 2^21; on accelerators a chunk is bounded by memory only (64 MiB per buffer), so that a layer
+# Scores per query chunk (all batch elements and heads). On CPU, 8 MiB of fp32 per buffer was the fastest of
+# 2^19 to 2^22; on accelerators a chunk is bounded by memory only (64 MiB per buffer), so that a layer
 # is one or two chunks of a few dozen kernels.
-CHUNK_SCORES = 1 << 20
+CHUNK_SCORES = 1 << 21
 ACCELERATOR_CHUNK_SCORES = 1 << 24
 
 
