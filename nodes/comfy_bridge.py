@@ -25,3 +25,11 @@ def optimized_attention(
         attn_precision=extra_options.get("attn_precision"),
         transformer_options=extra_options,
     )
+
+
+def add_apply_model_wrapper(model_patcher: Any, key: str, wrapper: Any) -> None:
+    """Registers ``wrapper(executor, *args, **kwargs)`` around the model's ``apply_model``, once per key."""
+    from comfy.patcher_extension import WrappersMP
+
+    if not model_patcher.get_wrappers(WrappersMP.APPLY_MODEL, key):
+        model_patcher.add_wrapper_with_key(WrappersMP.APPLY_MODEL, key, wrapper)

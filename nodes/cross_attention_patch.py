@@ -45,14 +45,16 @@ class PladisCrossAttention:
             return self.previous(q, k, v, extra_options)
         return comfy_bridge.optimized_attention(q, k, v, extra_options)
 
+    def wrapping(self, previous: Any) -> PladisCrossAttention:
+        """The same patch on top of ``previous``."""
+        return PladisCrossAttention(self.alpha, self.scale, self.step_range, previous)
+
     # ComfyUI moves and loads the patches it finds in model_options; the one wrapped here is hidden from it.
     def to(self, device: Any) -> PladisCrossAttention:
         if self.previous is None or not hasattr(self.previous, "to"):
             return self
         moved = self.previous.to(device)
-        if moved is self.previous:
-            return self
-        return PladisCrossAttention(self.alpha, self.scale, self.step_range, moved)
+        return self if moved is self.previous else self.wrapping(moved)
 
     def models(self) -> list:
         return list(self.previous.models()) if hasattr(self.previous, "models") else []

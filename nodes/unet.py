@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import comfy_bridge
 from .cross_attention_patch import PladisCrossAttention
 from .layer_selection import Site
 from .step_range import SigmaRange
@@ -48,4 +49,33 @@ def patch_cross_attention(
         wrapped += previous is not None
         patch = PladisCrossAttention(alpha, scale, step_range, previous)
         model_patcher.set_model_attn2_replace(patch, site.part, site.block, site.index)
+    comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_late_attn2_patches", adopt_late_patches_wrapper)
     return wrapped
+
+
+def adopt_late_patches(transformer_options: dict) -> dict:
+    """``transformer_options`` in which PLADIS also wraps the attn2 patches added after it at (part, block) keys.
+
+    Nodes applied after PLADIS that key their patch by (part, block) — IPAdapter on SD1.5 does — would be
+    shadowed by PLADIS's (part, block, index) keys, which ComfyUI looks up first. The given dict is not changed.
+    """
+    attn2 = transformer_options.get("patches_replace", {}).get("attn2", {})
+    adopted = {}
+    for key, patch in attn2.items():
+        if len(key) == 3 and isinstance(patch, PladisCrossAttention) and patch.previous is None:
+            late = attn2.get(key[:2])
+            if late is not None and not isinstance(late, PladisCrossAttention):
+                adopted[key] = patch.wrapping(late)
+    if not adopted:
+        return transformer_options
+    patches_replace = {**transformer_options["patches_replace"], "attn2": {**attn2, **adopted}}
+    return {**transformer_options, "patches_replace": patches_replace}
+
+
+def adopt_late_patches_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
+    """APPLY_MODEL wrapper: ``apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kw)``."""
+    if isinstance(kwargs.get("transformer_options"), dict):
+        kwargs["transformer_options"] = adopt_late_patches(kwargs["transformer_options"])
+    elif len(args) > 5 and isinstance(args[5], dict):
+        args = (*args[:5], adopt_late_patches(args[5]), *args[6:])
+    return executor(*args, **kwargs)

@@ -2,7 +2,11 @@
 
 - ``StandInModelPatcher``: ``clone`` (model_options copied as dicts/lists, patch objects shared, as in
   ComfyUI ≥ 0.13), ``model_options["transformer_options"]``, ``set_model_patch_replace`` /
-  ``set_model_attn2_replace`` (copy-on-write of the nested dicts, 2- or 3-tuple keys), ``get_model_object``.
+  ``set_model_attn2_replace`` (copy-on-write of the nested dicts, 2- or 3-tuple keys), ``get_model_object``,
+  ``add_wrapper_with_key`` / ``get_wrappers`` (wrappers keyed by type and key, copied on clone).
+- ``run_unet``: one model call as a sampling step makes it: the transformer options with sigmas and
+  cond_or_uncond, the APPLY_MODEL wrappers around ``apply_model(x, t, c_concat, c_crossattn, control,
+  transformer_options)``.
 - ``StandInUNet``: input/middle/output blocks holding spatial transformers whose transformer blocks
   dispatch attn2 the way ``BasicTransformerBlock.forward`` does: ``extra_options`` = transformer_options
   without the patches plus n_heads/dim_head/attn_precision, a replacement looked up by
@@ -12,8 +16,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from comfy.ldm.modules import attention
+from comfy.patcher_extension import WrappersMP
 from torch import nn
 
 SDXL_LAYOUT = {
@@ -40,11 +47,19 @@ class StandInModelPatcher:
     def __init__(self, model):
         self.model = model
         self.model_options = {"transformer_options": {}}
+        self.wrappers = {}
 
     def clone(self):
         clone = StandInModelPatcher(self.model)
         clone.model_options = copy_lists_and_dicts(self.model_options)
+        clone.wrappers = copy_lists_and_dicts(self.wrappers)
         return clone
+
+    def add_wrapper_with_key(self, wrapper_type, key, wrapper):
+        self.wrappers.setdefault(wrapper_type, {}).setdefault(key, []).append(wrapper)
+
+    def get_wrappers(self, wrapper_type, key):
+        return self.wrappers.get(wrapper_type, {}).get(key, [])
 
     def get_model_object(self, name):
         return getattr(self.model, name)
@@ -195,9 +210,19 @@ def make_model_patcher(layout=SDXL_LAYOUT, config=ModelConfigSDXL, context_dim: 
 
 
 def run_unet(model_patcher, x, context, sigma: float = 1.0, cond_or_uncond=(1, 0)):
-    """One forward with the transformer options a ComfyUI sampling step would carry."""
+    """One forward with the transformer options and APPLY_MODEL wrappers a ComfyUI sampling step would use."""
     transformer_options = copy_lists_and_dicts(model_patcher.model_options["transformer_options"])
     latent_batch = max(1, x.shape[0] // len(cond_or_uncond))
-    transformer_options.update(sigmas=torch.full((latent_batch,), float(sigma)), cond_or_uncond=list(cond_or_uncond))
+    sigmas = torch.full((latent_batch,), float(sigma))
+    transformer_options.update(sigmas=sigmas, cond_or_uncond=list(cond_or_uncond))
+    diffusion_model = model_patcher.get_model_object("diffusion_model")
+
+    def apply_model(x, t, c_concat, c_crossattn, control, transformer_options):
+        return diffusion_model(x, c_crossattn, transformer_options)
+
+    call = apply_model
+    for wrappers in model_patcher.wrappers.get(WrappersMP.APPLY_MODEL, {}).values():
+        for wrapper in wrappers:
+            call = functools.partial(wrapper, call)
     with torch.no_grad():
-        return model_patcher.get_model_object("diffusion_model")(x, context, transformer_options)
+        return call(x, sigmas, None, context, None, transformer_options)

@@ -182,7 +182,7 @@ def forward(model, context, sigma=5.0, pooled=None):
     """One direct model call with the patches of ``model`` (no sampler): the raw UNet output."""
     x = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(7)).repeat(context.shape[0], 1, 1, 1)
     sigmas = torch.full((context.shape[0],), sigma)
-    options = {**model.model_options["transformer_options"], "sigmas": sigmas[:1]}
+    options = {**model.model_options["transformer_options"], "sigmas": sigmas[:1], "wrappers": model.wrappers}
     kwargs = {}
     if KIND == "sdxl":
         kwargs["y"] = model.model.encode_adm(pooled_output=pooled, width=128, height=128)
@@ -265,6 +265,13 @@ def main():
     patched_foreign, foreign_info = pladis(with_foreign)
     forward(patched_foreign, positive_ctx, pooled=pooled[:1] if pooled is not None else None)
     report["foreign_calls"], report["foreign_kept"] = foreign_calls["n"], foreign_info["kept_patches"]
+
+    # A patch keyed by (part, block), as IPAdapter keys SD1.5's, added after PLADIS.
+    late_foreign = pladis(model)[0]
+    late_foreign.set_model_attn2_replace(foreign, *first[:2])
+    foreign_calls["n"] = 0
+    forward(late_foreign, positive_ctx, pooled=pooled[:1] if pooled is not None else None)
+    report["late_foreign_calls"] = foreign_calls["n"]
 
     bf16_model, _ = build_model(torch.bfloat16)
     bf16_out = sample(pladis(bf16_model)[0])

@@ -49,3 +49,4 @@ def test_attention_override_and_foreign_attn2_patch_still_run(report):
     # One self-attention call per transformer block plus the unpatched middle cross-attentions.
     assert report["override_calls"] == report["sites"] + (report["sites"] - report["calls_per_step"])
     assert report["foreign_calls"] == 1 and report["foreign_kept"] == 1
+    assert report["late_foreign_calls"] == 1, "a (part, block)-keyed patch added after PLADIS still runs"

@@ -197,6 +197,48 @@ def test_an_existing_attn2_replacement_is_wrapped_not_overwritten(key):
     torch.testing.assert_close(out, h + attn.to_out(expected), atol=1e-5, rtol=0)
 
 
+def test_a_block_keyed_patch_added_after_pladis_is_kept_too():
+    """IPAdapter keys SD1.5 patches by (part, block); PLADIS's (part, block, index) keys would shadow them."""
+    model = make_model_patcher(SD15_LAYOUT, ModelConfigSD15)
+    patched, _ = patch(model, layers="custom", custom_layers="output 11")
+    foreign = ForeignAttn2()
+    patched.set_model_attn2_replace(foreign, "output", 11)
+    assert patched.attn2_replacements()[("output", 11, 0)].previous is None
+
+    x, context = inputs()
+    block = model.get_model_object("diffusion_model").output_blocks[11][1].transformer_blocks[0]
+    seen = {}
+    hook = block.register_forward_hook(lambda module, args, out: seen.update(args=args))
+    out = run_unet(patched, x, context)
+    hook.remove()
+    assert foreign.calls == 1
+    h, ctx, _ = seen["args"]
+    attn = block.attn2
+    expected = pladis_reference(attn.to_q(h), attn.to_k(ctx), attn.to_v(ctx), 4, 1.5, 2.0).float() + 0.25
+    torch.testing.assert_close(out, h + attn.to_out(expected), atol=1e-5, rtol=0)
+
+
+def test_late_patch_adoption_leaves_the_options_untouched():
+    adopt = pack.nodes.unet.adopt_late_patches
+    step_range = pack.nodes.step_range.SigmaRange(1.0, 0.0, True)
+    ours, foreign = PladisCrossAttention(1.5, 2.0, step_range), ForeignAttn2()
+    options = {"patches_replace": {"attn2": {("input", 1, 0): ours, ("input", 1): foreign}}, "other": 1}
+    adopted = adopt(options)
+    assert options["patches_replace"]["attn2"][("input", 1, 0)] is ours and ours.previous is None
+    assert adopted["patches_replace"]["attn2"][("input", 1, 0)].previous is foreign and adopted["other"] == 1
+    assert (
+        adopt({"patches_replace": {"attn2": {("input", 1, 0): ours}}})["patches_replace"]["attn2"][("input", 1, 0)]
+        is ours
+    )
+
+
+def test_the_late_patch_wrapper_is_registered_once():
+    once, _ = patch(make_model_patcher())
+    twice, _ = patch(once)
+    wrappers = twice.get_wrappers("apply_model", "pladis_late_attn2_patches")
+    assert len(wrappers) == 1
+
+
 def test_wrapper_forwards_device_moves_and_models_of_the_wrapped_patch():
     class Movable:
         def __init__(self, device="cpu"):
