@@ -4,7 +4,8 @@ Nothing here imports ComfyUI.
 """
 
 from .alpha_entmax import entmax, entmax15, sparsemax
-from .cross_attention import DEFAULT_ALPHA, DEFAULT_SCALE, dense_attention, pladis_attention
+from .cross_attention import DEFAULT_ALPHA, DEFAULT_SCALE, dense_attention, pladis_attention, pladis_attention_heads
+from .joint_attention import pladis_joint_attention
 from .repetition import key_repeat_counts
 
 __all__ = [
@@ -15,5 +16,7 @@ __all__ = [
     "entmax15",
     "key_repeat_counts",
     "pladis_attention",
+    "pladis_attention_heads",
+    "pladis_joint_attention",
     "sparsemax",
 ]

@@ -1,4 +1,4 @@
-"""PLADIS cross-attention for q/k/v in ComfyUI's attn2 layout (B, N, heads·d).
+"""PLADIS attention: for q/k/v in ComfyUI's attn2 layout (B, N, heads·d), and per head (B, heads, N, d).
 
     Z = Q·Kᵀ/√d,   A = softmax(Z) + λ·(α-entmax(Z) − softmax(Z)),   out = A·V          (PLADIS eq. 15)
 
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .alpha_entmax import check_alpha, compute_dtype, finite_row_max, unnormalized_entmax
 from .repetition import key_repeat_counts
 
-__all__ = ["DEFAULT_ALPHA", "DEFAULT_SCALE", "pladis_attention", "dense_attention"]
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_SCALE", "dense_attention", "pladis_attention", "pladis_attention_heads"]
 
 DEFAULT_ALPHA = 1.5
 DEFAULT_SCALE = 2.0
@@ -62,46 +62,96 @@ def pladis_attention(
         if include_dense:
             return dense_attention(q, k, v, heads)
         return v.new_zeros(q.shape[0], q.shape[1], v.shape[-1])
-
-    batch, n_query, inner = q.shape
-    n_key = k.shape[1]
-    dim_head, dim_value = inner // heads, v.shape[-1] // heads
-    dtype = compute_dtype(q.dtype)
-
     if key_repeats is None:
         key_repeats = key_repeat_counts(k)
-    repeats = key_repeats.to(device=q.device, dtype=dtype).view(batch, 1, 1, 1)
-    dense_weight = (1.0 - scale) if include_dense else -scale
+    batch, n_query, _ = q.shape
+    out = torch.empty(batch, n_query, v.shape[-1], dtype=v.dtype, device=v.device)
+    pladis_attention_heads(
+        *(t.view(batch, t.shape[1], heads, -1).transpose(1, 2) for t in (q, k, v)),
+        alpha,
+        scale,
+        out=out.view(batch, n_query, heads, -1).transpose(1, 2),
+        include_dense=include_dense,
+        key_repeats=key_repeats,
+        chunk_scores=chunk_scores,
+    )
+    return out
 
-    keys_t = k.view(batch, n_key, heads, dim_head).permute(0, 2, 3, 1).to(dtype) * dim_head**-0.5
-    values = v.view(batch, n_key, heads, dim_value).transpose(1, 2).to(dtype)
-    out = torch.empty(batch, n_query, heads, dim_value, dtype=v.dtype, device=v.device)
+
+def pladis_attention_heads(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    alpha: float,
+    scale: float,
+    *,
+    out: torch.Tensor,
+    include_dense: bool = True,
+    key_repeats: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    row_scale: torch.Tensor | None = None,
+    accumulate: bool = False,
+    chunk_scores: int | None = None,
+) -> torch.Tensor:
+    """The engine: q (B, H, Nq, d), k (B, H, Nk, d), v (B, H, Nk, dv), views of any strides; writes ``out``.
+
+    ``out`` (B, H, Nq, dv), any dtype and strides, receives PLADIS attention (or, with ``include_dense=False``,
+    the correction λ·(entmax − softmax)·V), multiplied per query row by ``row_scale`` (B, H, Nq, 1) if given;
+    with ``accumulate`` it is added to ``out`` instead. ``bias`` is an additive attention mask broadcastable
+    to (B, H, Nq, Nk). ``key_repeats`` (B,) as in ``pladis_attention``; None means no repetition.
+    """
+    batch, heads, n_query, dim_head = q.shape
+    n_key, dim_value = k.shape[2], v.shape[-1]
+    dtype = compute_dtype(q.dtype)
+    repeats = 1.0 if key_repeats is None else key_repeats.to(device=q.device, dtype=dtype).view(batch, 1, 1, 1)
+    dense_weight = (1.0 - scale) if include_dense else -scale
+    if bias is not None:
+        bias = bias.to(dtype).reshape((1,) * (4 - bias.dim()) + tuple(bias.shape))
+
+    keys_t = k.transpose(-1, -2).to(dtype) * dim_head**-0.5
+    values = v.to(dtype)
     if chunk_scores is None:
         chunk_scores = CHUNK_SCORES if q.device.type == "cpu" else ACCELERATOR_CHUNK_SCORES
     n_chunks = -(-batch * heads * n_query * n_key // max(chunk_scores, 1))
     rows = -(-n_query // n_chunks)
     buffers = torch.empty(3, batch * heads * rows * n_key, dtype=dtype, device=q.device)
-    out_buffer = None if out.dtype == dtype else torch.empty(heads, rows, dim_value, dtype=dtype, device=q.device)
+    direct = out.dtype == dtype and row_scale is None and not accumulate
+    out_buffer = None if direct else torch.empty(heads, rows, dim_value, dtype=dtype, device=q.device)
 
     for start in range(0, n_query, rows):
         n = min(rows, n_query - start)
+        stop = start + n
         scores, work, weights = (buffer[: batch * heads * n * n_key].view(batch, heads, n, n_key) for buffer in buffers)
         # Per batch element the (heads, n, d) views of q and out are plain strided matrices for the GEMM.
         for b in range(batch):
-            queries = q[b, start : start + n].view(n, heads, dim_head).transpose(0, 1).to(dtype)
-            torch.matmul(queries, keys_t[b], out=scores[b])
+            torch.matmul(q[b, :, start:stop].to(dtype), keys_t[b], out=scores[b])
+        if bias is not None:
+            scores.add_(bias[..., start:stop, :] if bias.shape[-2] > 1 else bias)
         _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights)
+        if bias is not None:
+            weights.nan_to_num_(nan=0.0)  # a row the mask hides entirely: softmax 0/0
         for b in range(batch):
-            destination = out[b, start : start + n].transpose(0, 1)
-            if out_buffer is None:
+            destination = out[b, :, start:stop]
+            if direct:
                 torch.matmul(weights[b], values[b], out=destination)
+                continue
+            result = torch.matmul(weights[b], values[b], out=out_buffer[:, :n])
+            if row_scale is not None:
+                result.mul_(row_scale[b, :, start:stop])
+            if accumulate:
+                destination.add_(result)
             else:
-                destination.copy_(torch.matmul(weights[b], values[b], out=out_buffer[:, :n]))
-    return out.view(batch, n_query, heads * dim_value)
+                destination.copy_(result)
+    return out
 
 
 def _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights) -> None:
     """Writes dense_weight·softmax(scores) + λ·entmax(scores) into ``weights``; ``work`` is scratch."""
     sparse, sparse_factor = unnormalized_entmax(scores, finite_row_max(scores), alpha, repeats, work, weights)
     torch.ops.aten._softmax.out(scores, -1, False, out=weights)
-    weights.mul_(dense_weight).addcmul_(sparse, scale * sparse_factor)
+    weights.mul_(dense_weight)
+    sparse_weight = scale * sparse_factor
+    if torch.is_tensor(sparse_weight):
+        weights.addcmul_(sparse, sparse_weight)
+    else:
+        weights.add_(sparse, alpha=sparse_weight)

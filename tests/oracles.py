@@ -38,3 +38,32 @@ def sd_like_qkv(batch=2, n_query=64, heads=4, dim_head=16, n_key=77, dtype=torch
     k[:, 0] *= 3.0
     v = torch.randn(batch, n_key, heads * dim_head, generator=g)
     return q.to(dtype), k.to(dtype), v.to(dtype)
+
+
+def joint_weights_reference(q, k, v, text: slice, image: slice, alpha: float, scale: float, bias=None):
+    """The issue's joint formula, naively in float64: the full (B, H, L, L) weights A of one joint attention."""
+    q, k = q.double(), k.double()
+    logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+    if bias is not None:
+        logits = logits + bias.double()
+    dense = logits.softmax(dim=-1)
+    weights = dense.clone()
+    block = dense[..., image, text]
+    mass = block.sum(dim=-1, keepdim=True)
+    weights[..., image, text] = block + scale * (mass * entmax_reference(logits[..., image, text], alpha) - block)
+    return weights
+
+
+def joint_reference(q, k, v, text: slice, image: slice, alpha: float, scale: float, bias=None):
+    return joint_weights_reference(q, k, v, text, image, alpha, scale, bias) @ v.double()
+
+
+def joint_qkv(batch=1, heads=2, n_text=7, n_image=24, n_ref=0, dim_head=16, dtype=torch.float32, seed=0):
+    """A text-first joint sequence [text | image | reference] with peaked text attention."""
+    g = torch.Generator().manual_seed(seed)
+    length = n_text + n_image + n_ref
+    q = torch.randn(batch, heads, length, dim_head, generator=g) * 1.5
+    k = torch.randn(batch, heads, length, dim_head, generator=g)
+    k[:, :, 0] *= 2.5
+    v = torch.randn(batch, heads, length, dim_head, generator=g)
+    return q.to(dtype), k.to(dtype), v.to(dtype)

@@ -1,0 +1,155 @@
+"""PLADIS for joint attention (MM-DiT: Flux, SD3, …): only the image-query × text-key block changes.
+
+Text and image tokens attend jointly. For an image-query row r, with dense = softmax over all keys,
+m_r = Σ_{j ∈ text} dense[r, j] (the row's mass on text) and Z_T the row's logits on the text keys:
+
+    A[r, T] = dense[r, T] + λ·(m_r·α-entmax(Z_T) − dense[r, T])
+
+Image-key columns and the rows of text (and reference-image) queries keep the dense weights; every row still
+sums to 1. This is the mass-preserving form of the official Flux pipeline (pipeline_flux.py, as quoted by the
+ports that read it). Because dense[r, T] = m_r·softmax(Z_T), the output is
+
+    out[r] = dense_out[r] + m_r·λ·(α-entmax(Z_T) − softmax(Z_T))·V_T
+
+so the dense output can come from any attention backend; PLADIS adds a correction that needs only the
+image × text logits and m_r. m_r comes from the dense pass itself: V gets an extra column that is 1 on the
+text keys, so the backend's output carries Σ_{j ∈ text} dense[r, j] in that column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .alpha_entmax import check_alpha, compute_dtype
+from .cross_attention import pladis_attention_heads
+
+__all__ = ["additive_mask", "dense_attention_with_text_mass", "pladis_joint_attention", "sdpa_attend"]
+
+# Head dims are padded to a multiple of this, leaving room for the text-indicator column.
+HEAD_DIM_MULTIPLE = 8
+# Padded copies of q, k, v and the padded output are made for this many bytes of heads at a time.
+DENSE_GROUP_BYTES = 64 << 20
+
+Attend = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """A ComfyUI attention mask as an additive (B|1, H|1, Lq|1, Lk) tensor: bool True = attend; 2-D masks are
+    (Lq, Lk) and 3-D masks (B, Lq, Lk), as ComfyUI's attention backends read them."""
+    if mask is None:
+        return None
+    if mask.dtype == torch.bool:
+        mask = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, float("-inf"))
+    if mask.dim() == 2:
+        mask = mask[None, None]
+    elif mask.dim() == 3:
+        mask = mask[:, None]
+    return mask.to(dtype)
+
+
+def sdpa_attend(bias: torch.Tensor | None = None) -> Attend:
+    """Dense attention by PyTorch's fused kernel, with an additive mask."""
+    return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=None if bias is None else bias.to(q.dtype))
+
+
+def dense_attention_with_text_mass(
+    attend: Attend,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    text: slice,
+    out: torch.Tensor,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Writes dense attention of q (B, H, L, D) over k, v into ``out`` (B, H, L, Dv) and returns each row's
+    softmax mass on the ``text`` keys, (B, H, L) in float32 (float64 for float64 inputs).
+
+    ``attend(q', k', v')`` is any plain attention with the default 1/√d scale, called on copies padded to a
+    common head dim D' > Dv: q' is scaled by √(D'/D) so that 1/√D' acts as 1/√D, and V' = [V, 1 on text keys, 0].
+    The copies are made in ``dtype`` (default: q's, the backend's own precision; in half precision the scaled
+    q' is rounded once more). Heads are processed in groups so that the copies stay within DENSE_GROUP_BYTES.
+    """
+    batch, heads, length, dim = q.shape
+    n_key, dim_value = k.shape[2], v.shape[-1]
+    dtype = dtype or q.dtype
+    padded = -(-max(dim, dim_value + 1) // HEAD_DIM_MULTIPLE) * HEAD_DIM_MULTIPLE
+    q_scale = math.sqrt(padded / dim)
+    mass = torch.empty(batch, heads, length, dtype=compute_dtype(q.dtype), device=q.device)
+    bytes_per_head = batch * (2 * length + 2 * n_key) * padded * torch.finfo(dtype).bits // 8
+    group = max(1, min(heads, DENSE_GROUP_BYTES // max(bytes_per_head, 1)))
+    for h0 in range(0, heads, group):
+        h1 = min(heads, h0 + group)
+        qp = torch.zeros(batch, h1 - h0, length, padded, dtype=dtype, device=q.device)
+        kp = torch.zeros(batch, h1 - h0, n_key, padded, dtype=dtype, device=q.device)
+        vp = torch.zeros(batch, h1 - h0, n_key, padded, dtype=dtype, device=q.device)
+        qp[..., :dim] = q[:, h0:h1]
+        qp[..., :dim] *= q_scale
+        kp[..., :dim] = k[:, h0:h1]
+        vp[..., :dim_value] = v[:, h0:h1]
+        vp[..., text, dim_value] = 1
+        dense = attend(qp, kp, vp)
+        out[:, h0:h1] = dense[..., :dim_value]
+        mass[:, h0:h1] = dense[..., dim_value]
+    return mass
+
+
+def pladis_joint_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    text: slice,
+    image: slice,
+    alpha: float = 1.5,
+    scale: float = 2.0,
+    *,
+    attend: Attend | None = None,
+    bias: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+    chunk_scores: int | None = None,
+) -> torch.Tensor:
+    """Joint-attention PLADIS over one sequence; q, k, v are (B, H, L, D) views of any strides.
+
+    ``text`` and ``image`` are the token slices of the text keys and of the image queries whose rows change.
+    ``attend`` computes the dense part in the inputs' dtype (default: PyTorch SDPA with ``bias``, in float32 or
+    wider); ``bias`` is the additive mask (see ``additive_mask``) the dense part uses too. Returns ``out``
+    (B, H, L, Dv), in v's dtype unless given.
+    """
+    check_alpha(alpha)
+    # With its own dense pass in float32, the sum dense + correction is rounded to the output dtype once.
+    work_dtype = compute_dtype(q.dtype) if attend is None else q.dtype
+    result = out if out is not None and out.dtype == work_dtype else None
+    if result is None:
+        result = torch.empty(*q.shape[:3], v.shape[-1], dtype=work_dtype, device=v.device)
+    text_mass = dense_attention_with_text_mass(attend or sdpa_attend(bias), q, k, v, text, result, work_dtype)
+    if scale > 0:
+        _add_correction(q, k, v, text, image, alpha, scale, bias, text_mass, result, chunk_scores)
+    if out is None:
+        return result.to(v.dtype)
+    if result is not out:
+        out.copy_(result)
+    return out
+
+
+def _add_correction(q, k, v, text, image, alpha, scale, bias, text_mass, out, chunk_scores) -> None:
+    """out[image rows] += m_r·λ·(entmax(Z_T) − softmax(Z_T))·V_T."""
+    block_bias = None
+    if bias is not None:
+        block_bias = bias[..., image, :] if bias.shape[-2] > 1 else bias
+        block_bias = block_bias[..., text]
+    pladis_attention_heads(
+        q[:, :, image],
+        k[:, :, text],
+        v[:, :, text],
+        alpha,
+        scale,
+        out=out[:, :, image],
+        include_dense=False,
+        bias=block_bias,
+        row_scale=text_mass[:, :, image, None],
+        accumulate=True,
+        chunk_scores=chunk_scores,
+    )

@@ -1,0 +1,108 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from oracles import joint_qkv, joint_reference, joint_weights_reference
+
+from pladis_core import pladis_joint_attention
+from pladis_core.joint_attention import additive_mask, dense_attention_with_text_mass, sdpa_attend
+
+TEXT, IMAGE = slice(0, 7), slice(7, 31)
+
+
+@pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
+@pytest.mark.parametrize("scale", [0.5, 2.0, 3.0])
+def test_matches_the_float64_formula(alpha, scale):
+    q, k, v = joint_qkv(batch=2, n_ref=5, dtype=torch.float64)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, alpha, scale)
+    tolerance = 1e-6 if alpha in (1.5, 2.0) else 1e-5
+    torch.testing.assert_close(out, joint_reference(q, k, v, TEXT, IMAGE, alpha, scale), atol=tolerance, rtol=0)
+
+
+def test_float32_within_rounding():
+    q, k, v = joint_qkv(batch=2, n_ref=5)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE)
+    torch.testing.assert_close(out.double(), joint_reference(q, k, v, TEXT, IMAGE, 1.5, 2.0), atol=2e-5, rtol=0)
+
+
+def weights_of(q, k, text, image, alpha=1.5, scale=2.0, bias=None):
+    """The weights the function applies, read back through V = identity."""
+    length = k.shape[2]
+    eye = torch.eye(length, dtype=q.dtype).expand(q.shape[0], q.shape[1], length, length)
+    return pladis_joint_attention(q, k, eye, text, image, alpha, scale, bias=bias)
+
+
+def test_rows_sum_to_one_and_only_the_image_text_block_changes():
+    q, k, _ = joint_qkv(n_ref=5, dtype=torch.float64)
+    weights = weights_of(q, k, TEXT, IMAGE)
+    dense = F.softmax(q @ k.transpose(-1, -2) / 4.0, dim=-1)
+    torch.testing.assert_close(weights.sum(-1), torch.ones_like(weights[..., 0]), atol=1e-12, rtol=0)
+    torch.testing.assert_close(weights[..., TEXT, :], dense[..., TEXT, :], atol=1e-12, rtol=0)  # text queries
+    torch.testing.assert_close(weights[..., 31:, :], dense[..., 31:, :], atol=1e-12, rtol=0)  # reference queries
+    torch.testing.assert_close(weights[..., IMAGE, 7:], dense[..., IMAGE, 7:], atol=1e-12, rtol=0)  # image keys
+    assert not torch.allclose(weights[..., IMAGE, TEXT], dense[..., IMAGE, TEXT])
+    torch.testing.assert_close(weights, joint_weights_reference(q, k, None, TEXT, IMAGE, 1.5, 2.0), atol=1e-9, rtol=0)
+
+
+def test_scale_zero_is_dense_attention():
+    q, k, v = joint_qkv(dtype=torch.float64)
+    torch.testing.assert_close(
+        pladis_joint_attention(q, k, v, TEXT, IMAGE, scale=0.0),
+        F.scaled_dot_product_attention(q, k, v),
+        atol=1e-12,
+        rtol=0,
+    )
+
+
+def test_text_mass_comes_with_the_dense_output():
+    q, k, v = joint_qkv(batch=2, dtype=torch.float64)
+    out = torch.empty_like(v)
+    mass = dense_attention_with_text_mass(sdpa_attend(), q, k, v, TEXT, out)
+    dense = F.softmax(q @ k.transpose(-1, -2) / 4.0, dim=-1)
+    torch.testing.assert_close(out, dense @ v, atol=1e-12, rtol=0)
+    torch.testing.assert_close(mass.double(), dense[..., TEXT].sum(-1), atol=1e-6, rtol=0)
+
+
+def test_heads_in_groups_equal_all_at_once(monkeypatch):
+    q, k, v = joint_qkv(heads=5, dtype=torch.float64)
+    reference = pladis_joint_attention(q, k, v, TEXT, IMAGE)
+    monkeypatch.setattr("pladis_core.joint_attention.DENSE_GROUP_BYTES", 1)
+    torch.testing.assert_close(pladis_joint_attention(q, k, v, TEXT, IMAGE), reference, atol=1e-13, rtol=0)
+
+
+@pytest.mark.parametrize("chunk_scores", [1, 7 * 5, 10**9])
+def test_chunked_equals_unchunked(chunk_scores):
+    q, k, v = joint_qkv(batch=2, dtype=torch.float64)
+    reference = pladis_joint_attention(q, k, v, TEXT, IMAGE, chunk_scores=10**9)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, chunk_scores=chunk_scores)
+    torch.testing.assert_close(out, reference, atol=1e-13, rtol=0)
+
+
+def test_image_first_layout():
+    q, k, v = joint_qkv(n_text=9, n_image=20, dtype=torch.float64)
+    image, text = slice(0, 20), slice(20, 29)
+    out = pladis_joint_attention(q, k, v, text, image)
+    torch.testing.assert_close(out, joint_reference(q, k, v, text, image, 1.5, 2.0), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["additive", "bool"])
+def test_masked_text_keys(kind):
+    q, k, v = joint_qkv(batch=2, dtype=torch.float64)
+    keep = torch.ones(2, 31, dtype=torch.bool)
+    keep[0, 4:7] = False  # padding text tokens of the first element
+    mask = keep[:, None, :].expand(2, 31, 31)
+    if kind == "additive":
+        mask = torch.zeros(2, 31, 31, dtype=torch.float64).masked_fill(~mask, float("-inf"))
+    bias = additive_mask(mask, torch.float64)
+    assert bias.shape == (2, 1, 31, 31)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, bias=bias)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, joint_reference(q, k, v, TEXT, IMAGE, 1.5, 2.0, bias=bias), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_inputs_give_the_float32_result_rounded(dtype):
+    q, k, v = joint_qkv(batch=2, heads=4, n_image=64, dim_head=32, dtype=dtype)
+    out = pladis_joint_attention(q, k, v, TEXT, slice(7, 71))
+    expected = pladis_joint_attention(q.float(), k.float(), v.float(), TEXT, slice(7, 71))
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    assert torch.equal(out, expected.to(dtype))
