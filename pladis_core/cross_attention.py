@@ -90,6 +90,7 @@ def pladis_attention_heads(
     key_repeats: torch.Tensor | None = None,
     bias: torch.Tensor | None = None,
     row_scale: torch.Tensor | None = None,
+    total_logsumexp: torch.Tensor | None = None,
     accumulate: bool = False,
     chunk_scores: int | None = None,
 ) -> torch.Tensor:
@@ -97,8 +98,10 @@ def pladis_attention_heads(
 
     ``out`` (B, H, Nq, dv), any dtype and strides, receives PLADIS attention (or, with ``include_dense=False``,
     the correction λ·(entmax − softmax)·V), multiplied per query row by ``row_scale`` (B, H, Nq, 1) if given;
-    with ``accumulate`` it is added to ``out`` instead. ``bias`` is an additive attention mask broadcastable
-    to (B, H, Nq, Nk). ``key_repeats`` (B,) as in ``pladis_attention``; None means no repetition.
+    with ``accumulate`` it is added to ``out`` instead. ``total_logsumexp`` (B, H, Nq), the log-sum-exp of each
+    row's logits over a larger set of keys, makes the row scale the softmax mass of these keys in that set.
+    ``bias`` is an additive attention mask broadcastable to (B, H, Nq, Nk). ``key_repeats`` (B,) as in
+    ``pladis_attention``; None means no repetition.
     """
     batch, heads, n_query, dim_head = q.shape
     n_key, dim_value = k.shape[2], v.shape[-1]
@@ -127,17 +130,19 @@ def pladis_attention_heads(
             torch.matmul(q[b, :, start:stop].to(dtype), keys_t[b], out=scores[b])
         if bias is not None:
             scores.add_(bias[..., start:stop, :] if bias.shape[-2] > 1 else bias)
-        _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights)
-        if bias is not None:
-            weights.nan_to_num_(nan=0.0)  # a row the mask hides entirely: softmax 0/0
+        chunk_logsumexp = None if total_logsumexp is None else total_logsumexp[:, :, start:stop, None]
+        _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights, chunk_logsumexp)
+        if bias is not None or chunk_logsumexp is not None:
+            weights.nan_to_num_(nan=0.0)  # a row the mask hides entirely: 0/0
+        chunk_scale = None if row_scale is None else row_scale[:, :, start:stop]
         for b in range(batch):
             destination = out[b, :, start:stop]
             if direct:
                 torch.matmul(weights[b], values[b], out=destination)
                 continue
             result = torch.matmul(weights[b], values[b], out=out_buffer[:, :n])
-            if row_scale is not None:
-                result.mul_(row_scale[b, :, start:stop])
+            if chunk_scale is not None:
+                result.mul_(chunk_scale[b])
             if accumulate:
                 destination.add_(result)
             else:
@@ -145,12 +150,25 @@ def pladis_attention_heads(
     return out
 
 
-def _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights) -> None:
-    """Writes dense_weight·softmax(scores) + λ·entmax(scores) into ``weights``; ``work`` is scratch."""
-    sparse, sparse_factor = unnormalized_entmax(scores, finite_row_max(scores), alpha, repeats, work, weights)
-    torch.ops.aten._softmax.out(scores, -1, False, out=weights)
-    weights.mul_(dense_weight)
+def _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights, total_logsumexp=None) -> None:
+    """Writes dense_weight·softmax(scores) + λ·entmax(scores) into ``weights``; ``work`` is scratch.
+
+    With ``total_logsumexp`` (the rows' log-sum-exp over a larger set of keys that contains these) the dense
+    weights are those of the larger softmax, d = exp(scores − total_logsumexp), and entmax is scaled by their
+    row sum m, the keys' share: weights = dense_weight·d + λ·m·entmax(scores).
+    """
+    row_max = finite_row_max(scores)
+    sparse, sparse_factor = unnormalized_entmax(scores, row_max, alpha, repeats, work, weights)
     sparse_weight = scale * sparse_factor
+    if total_logsumexp is None:
+        torch.ops.aten._softmax.out(scores, -1, False, out=weights)
+        weights.mul_(dense_weight)
+    else:
+        # d = exp(scores − max)·exp(max − total), the second factor per row.
+        row_factor = (row_max - total_logsumexp).exp_()
+        torch.sub(scores, row_max, out=weights).exp_()
+        sparse_weight = sparse_weight * row_factor * weights.sum(dim=-1, keepdim=True)
+        weights.mul_(row_factor * dense_weight)
     if torch.is_tensor(sparse_weight):
         weights.addcmul_(sparse, sparse_weight)
     else:

@@ -27,14 +27,27 @@ import torch.nn.functional as F
 from .alpha_entmax import check_alpha, compute_dtype
 from .cross_attention import pladis_attention_heads
 
-__all__ = ["additive_mask", "dense_attention_with_text_mass", "pladis_joint_attention", "sdpa_attend"]
+__all__ = [
+    "additive_mask",
+    "dense_attention_with_text_mass",
+    "pladis_joint_attention",
+    "sdpa_attend",
+    "sdpa_with_logsumexp",
+]
 
-# Head dims are padded to a multiple of this, leaving room for the text-indicator column.
-HEAD_DIM_MULTIPLE = 8
+
+# Padded head dims: one more than V's on CPU (every extra column costs); a multiple of 8 elsewhere, as fused
+# GPU kernels want.
+def padded_head_dim(dim: int, dim_value: int, device: torch.device) -> int:
+    needed = max(dim, dim_value + 1)
+    return needed if device.type == "cpu" else -(-needed // 8) * 8
+
+
 # Padded copies of q, k, v and the padded output are made for this many bytes of heads at a time.
 DENSE_GROUP_BYTES = 64 << 20
 
 Attend = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+AttendWithLogsumexp = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
@@ -54,6 +67,14 @@ def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor
 def sdpa_attend(bias: torch.Tensor | None = None) -> Attend:
     """Dense attention by PyTorch's fused kernel, with an additive mask."""
     return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=None if bias is None else bias.to(q.dtype))
+
+
+def sdpa_with_logsumexp(q_device: torch.device, bias: torch.Tensor | None = None) -> AttendWithLogsumexp | None:
+    """PyTorch's CPU flash-attention kernel, which also returns each row's log-sum-exp (None off CPU)."""
+    kernel = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if kernel is None or q_device.type != "cpu":
+        return None
+    return lambda q, k, v: kernel(q, k, v, attn_mask=None if bias is None else bias.to(q.dtype))
 
 
 def dense_attention_with_text_mass(
@@ -76,20 +97,25 @@ def dense_attention_with_text_mass(
     batch, heads, length, dim = q.shape
     n_key, dim_value = k.shape[2], v.shape[-1]
     dtype = dtype or q.dtype
-    padded = -(-max(dim, dim_value + 1) // HEAD_DIM_MULTIPLE) * HEAD_DIM_MULTIPLE
+    padded = padded_head_dim(dim, dim_value, q.device)
     q_scale = math.sqrt(padded / dim)
     mass = torch.empty(batch, heads, length, dtype=compute_dtype(q.dtype), device=q.device)
     bytes_per_head = batch * (2 * length + 2 * n_key) * padded * torch.finfo(dtype).bits // 8
     group = max(1, min(heads, DENSE_GROUP_BYTES // max(bytes_per_head, 1)))
+    # One set of buffers serves every group: fresh pages cost as much as the copies into them.
+    buffers = [torch.empty(batch, group, n, padded, dtype=dtype, device=q.device) for n in (length, n_key, n_key)]
     for h0 in range(0, heads, group):
         h1 = min(heads, h0 + group)
-        qp = torch.zeros(batch, h1 - h0, length, padded, dtype=dtype, device=q.device)
-        kp = torch.zeros(batch, h1 - h0, n_key, padded, dtype=dtype, device=q.device)
-        vp = torch.zeros(batch, h1 - h0, n_key, padded, dtype=dtype, device=q.device)
-        qp[..., :dim] = q[:, h0:h1]
-        qp[..., :dim] *= q_scale
+        qp, kp, vp = (buffer[:, : h1 - h0] for buffer in buffers)
+        if q.dtype == dtype:
+            torch.mul(q[:, h0:h1], q_scale, out=qp[..., :dim])
+        else:  # scale after the cast, so that q' is rounded once, in dtype
+            qp[..., :dim] = q[:, h0:h1]
+            qp[..., :dim] *= q_scale
         kp[..., :dim] = k[:, h0:h1]
         vp[..., :dim_value] = v[:, h0:h1]
+        for t, used in ((qp, dim), (kp, dim), (vp, dim_value)):
+            t[..., used:].zero_()
         vp[..., text, dim_value] = 1
         dense = attend(qp, kp, vp)
         out[:, h0:h1] = dense[..., :dim_value]
@@ -107,6 +133,7 @@ def pladis_joint_attention(
     scale: float = 2.0,
     *,
     attend: Attend | None = None,
+    attend_with_logsumexp: AttendWithLogsumexp | None = None,
     bias: torch.Tensor | None = None,
     out: torch.Tensor | None = None,
     chunk_scores: int | None = None,
@@ -114,42 +141,53 @@ def pladis_joint_attention(
     """Joint-attention PLADIS over one sequence; q, k, v are (B, H, L, D) views of any strides.
 
     ``text`` and ``image`` are the token slices of the text keys and of the image queries whose rows change.
-    ``attend`` computes the dense part in the inputs' dtype (default: PyTorch SDPA with ``bias``, in float32 or
-    wider); ``bias`` is the additive mask (see ``additive_mask``) the dense part uses too. Returns ``out``
-    (B, H, L, Dv), in v's dtype unless given.
+    The dense part comes from ``attend_with_logsumexp`` (dense output and each row's log-sum-exp, from which
+    the text mass follows), else from ``attend`` (any plain attention, the text mass riding along as an extra
+    V column), both in the inputs' dtype. By default PyTorch's attention computes it in float32 or wider, with
+    ``bias``: the additive mask (see ``additive_mask``) the correction uses too. Returns ``out`` (B, H, L, Dv),
+    in v's dtype unless given.
     """
     check_alpha(alpha)
-    # With its own dense pass in float32, the sum dense + correction is rounded to the output dtype once.
-    work_dtype = compute_dtype(q.dtype) if attend is None else q.dtype
+    out_dtype, work_dtype = v.dtype, q.dtype
+    if attend is None and attend_with_logsumexp is None:
+        # Its own dense pass in float32: the sum dense + correction is then rounded to the output dtype once.
+        work_dtype = compute_dtype(q.dtype)
+        attend = sdpa_attend(bias)
+        if v.shape[-1] == q.shape[-1]:
+            attend_with_logsumexp = sdpa_with_logsumexp(q.device, bias)
+        if attend_with_logsumexp is not None:
+            q, k, v = (t.to(work_dtype) for t in (q, k, v))
     result = out if out is not None and out.dtype == work_dtype else None
     if result is None:
         result = torch.empty(*q.shape[:3], v.shape[-1], dtype=work_dtype, device=v.device)
-    text_mass = dense_attention_with_text_mass(attend or sdpa_attend(bias), q, k, v, text, result, work_dtype)
+
+    correction = {"row_scale": None, "total_logsumexp": None}
+    if attend_with_logsumexp is not None:
+        dense, logsumexp = attend_with_logsumexp(q, k, v)
+        result.copy_(dense)
+        correction["total_logsumexp"] = logsumexp[:, :, image]
+    else:
+        text_mass = dense_attention_with_text_mass(attend, q, k, v, text, result, work_dtype)
+        correction["row_scale"] = text_mass[:, :, image, None]
     if scale > 0:
-        _add_correction(q, k, v, text, image, alpha, scale, bias, text_mass, result, chunk_scores)
+        block_bias = None
+        if bias is not None:
+            block_bias = (bias[..., image, :] if bias.shape[-2] > 1 else bias)[..., text]
+        pladis_attention_heads(
+            q[:, :, image],
+            k[:, :, text],
+            v[:, :, text],
+            alpha,
+            scale,
+            out=result[:, :, image],
+            include_dense=False,
+            bias=block_bias,
+            accumulate=True,
+            chunk_scores=chunk_scores,
+            **correction,
+        )
     if out is None:
-        return result.to(v.dtype)
+        return result.to(out_dtype)
     if result is not out:
         out.copy_(result)
     return out
-
-
-def _add_correction(q, k, v, text, image, alpha, scale, bias, text_mass, out, chunk_scores) -> None:
-    """out[image rows] += m_r·λ·(entmax(Z_T) − softmax(Z_T))·V_T."""
-    block_bias = None
-    if bias is not None:
-        block_bias = bias[..., image, :] if bias.shape[-2] > 1 else bias
-        block_bias = block_bias[..., text]
-    pladis_attention_heads(
-        q[:, :, image],
-        k[:, :, text],
-        v[:, :, text],
-        alpha,
-        scale,
-        out=out[:, :, image],
-        include_dense=False,
-        bias=block_bias,
-        row_scale=text_mass[:, :, image, None],
-        accumulate=True,
-        chunk_scores=chunk_scores,
-    )

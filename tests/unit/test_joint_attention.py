@@ -4,16 +4,32 @@ import torch.nn.functional as F
 from oracles import joint_qkv, joint_reference, joint_weights_reference
 
 from pladis_core import pladis_joint_attention
-from pladis_core.joint_attention import additive_mask, dense_attention_with_text_mass, sdpa_attend
+from pladis_core.joint_attention import (
+    additive_mask,
+    dense_attention_with_text_mass,
+    sdpa_attend,
+    sdpa_with_logsumexp,
+)
 
 TEXT, IMAGE = slice(0, 7), slice(7, 31)
 
 
+def dense_strategy(name, bias=None):
+    """The two ways the text mass is obtained: the dense pass's log-sum-exp, or an indicator column in V."""
+    if name == "logsumexp":
+        return {"attend_with_logsumexp": sdpa_with_logsumexp(torch.device("cpu"), bias)}
+    return {"attend": sdpa_attend(bias)}
+
+
+STRATEGIES = ["logsumexp", "indicator"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
 @pytest.mark.parametrize("scale", [0.5, 2.0, 3.0])
-def test_matches_the_float64_formula(alpha, scale):
+def test_matches_the_float64_formula(alpha, scale, strategy):
     q, k, v = joint_qkv(batch=2, n_ref=5, dtype=torch.float64)
-    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, alpha, scale)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, alpha, scale, **dense_strategy(strategy))
     tolerance = 1e-6 if alpha in (1.5, 2.0) else 1e-5
     torch.testing.assert_close(out, joint_reference(q, k, v, TEXT, IMAGE, alpha, scale), atol=tolerance, rtol=0)
 
@@ -69,11 +85,13 @@ def test_heads_in_groups_equal_all_at_once(monkeypatch):
     torch.testing.assert_close(pladis_joint_attention(q, k, v, TEXT, IMAGE), reference, atol=1e-13, rtol=0)
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("chunk_scores", [1, 7 * 5, 10**9])
-def test_chunked_equals_unchunked(chunk_scores):
+def test_chunked_equals_unchunked(chunk_scores, strategy):
     q, k, v = joint_qkv(batch=2, dtype=torch.float64)
-    reference = pladis_joint_attention(q, k, v, TEXT, IMAGE, chunk_scores=10**9)
-    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, chunk_scores=chunk_scores)
+    dense = dense_strategy(strategy)
+    reference = pladis_joint_attention(q, k, v, TEXT, IMAGE, chunk_scores=10**9, **dense)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, chunk_scores=chunk_scores, **dense)
     torch.testing.assert_close(out, reference, atol=1e-13, rtol=0)
 
 
@@ -84,8 +102,9 @@ def test_image_first_layout():
     torch.testing.assert_close(out, joint_reference(q, k, v, text, image, 1.5, 2.0), atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("kind", ["additive", "bool"])
-def test_masked_text_keys(kind):
+def test_masked_text_keys(kind, strategy):
     q, k, v = joint_qkv(batch=2, dtype=torch.float64)
     keep = torch.ones(2, 31, dtype=torch.bool)
     keep[0, 4:7] = False  # padding text tokens of the first element
@@ -94,7 +113,7 @@ def test_masked_text_keys(kind):
         mask = torch.zeros(2, 31, 31, dtype=torch.float64).masked_fill(~mask, float("-inf"))
     bias = additive_mask(mask, torch.float64)
     assert bias.shape == (2, 1, 31, 31)
-    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, bias=bias)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, bias=bias, **dense_strategy(strategy, bias))
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out, joint_reference(q, k, v, TEXT, IMAGE, 1.5, 2.0, bias=bias), atol=1e-6, rtol=0)
 
