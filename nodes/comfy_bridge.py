@@ -33,3 +33,14 @@ def add_apply_model_wrapper(model_patcher: Any, key: str, wrapper: Any) -> None:
 
     if not model_patcher.get_wrappers(WrappersMP.APPLY_MODEL, key):
         model_patcher.add_wrapper_with_key(WrappersMP.APPLY_MODEL, key, wrapper)
+
+
+def require_attention_override() -> None:
+    """DiTs are patched through ``optimized_attention_override``, which ComfyUI 0.3.59 introduced."""
+    from comfy.ldm.modules import attention
+
+    if not hasattr(attention, "wrap_attn"):
+        raise RuntimeError(
+            "PLADIS Model Patch needs ComfyUI 0.3.59 or newer for DiT models (Flux, SD3, ...): this ComfyUI has no "
+            "optimized_attention_override. Update ComfyUI, or use PLADIS on a UNet model."
+        )

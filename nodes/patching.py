@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import unet
+from . import dit, unet
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
 from .step_range import SigmaRange
 
@@ -128,17 +128,24 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         return patched, report
 
     diffusion_model = patched.get_model_object("diffusion_model")
+    step = step_range(patched, request)
     sites = unet.cross_attention_sites(diffusion_model)
-    if not sites:
-        raise UnsupportedModelError(
-            f"PLADIS Model Patch found no text cross-attention to patch in this {report.family} model "
-            f"({type(diffusion_model).__name__}). Supported: UNet models with cross-attention (SD1.5, SD2.x, SDXL "
-            "and its Lightning/Turbo/DMD2/Hyper variants)."
-        )
-    selected = choose_sites(sites, request, unet.DEFAULT_PARTS)
+    if sites:
+        selected = choose_sites(sites, request, unet.DEFAULT_PARTS)
+        report.kept_patches = unet.patch_cross_attention(patched, selected, request.alpha, request.scale, step)
+    else:
+        family = dit.family_of(diffusion_model)
+        if family is None:
+            raise UnsupportedModelError(
+                f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): it "
+                "has no UNet cross-attention and is not a joint-attention model PLADIS knows. Supported: UNet models "
+                "with cross-attention (SD1.5, SD2.x, SDXL and its Lightning/Turbo/DMD2/Hyper variants); "
+                f"{dit.SUPPORTED}."
+            )
+        report.architecture = "joint-attention"
+        sites = dit.block_sites(diffusion_model, family)
+        selected = choose_sites(sites, request, tuple(part for part, _ in family.parts))
+        report.kept_patches = int(dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step))
     report.available = len(sites)
     report.patched = len(selected)
-    report.kept_patches = unet.patch_cross_attention(
-        patched, selected, request.alpha, request.scale, step_range(patched, request)
-    )
     return patched, report

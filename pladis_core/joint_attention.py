@@ -30,6 +30,7 @@ from .cross_attention import pladis_attention_heads
 __all__ = [
     "additive_mask",
     "dense_attention_with_text_mass",
+    "logsumexp_over_keys",
     "pladis_joint_attention",
     "sdpa_attend",
     "sdpa_with_logsumexp",
@@ -75,6 +76,27 @@ def sdpa_with_logsumexp(q_device: torch.device, bias: torch.Tensor | None = None
     if kernel is None or q_device.type != "cpu":
         return None
     return lambda q, k, v: kernel(q, k, v, attn_mask=None if bias is None else bias.to(q.dtype))
+
+
+def logsumexp_over_keys(
+    q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None = None, chunk_scores: int = 1 << 22
+) -> torch.Tensor:
+    """Each row's log-sum-exp of q·kᵀ/√d (+ bias) over all keys, (B, H, Nq) in float32 or wider, computed
+    over key chunks so that no full score matrix is held. An extra pass over the scores: the fallback for
+    backends that give neither a log-sum-exp nor room for an extra V column."""
+    batch, heads, n_query, dim = q.shape
+    n_key = k.shape[2]
+    dtype = compute_dtype(q.dtype)
+    keys_t = k.transpose(-1, -2).to(dtype) * dim**-0.5
+    step = max(1, chunk_scores // max(batch * heads * n_query, 1))
+    total = torch.full((batch, heads, n_query), float("-inf"), dtype=dtype, device=q.device)
+    queries = q.to(dtype)
+    for start in range(0, n_key, step):
+        scores = torch.matmul(queries, keys_t[..., start : start + step])
+        if bias is not None:
+            scores += bias[..., start : start + step]
+        total = torch.logaddexp(total, torch.logsumexp(scores, dim=-1))
+    return total
 
 
 def dense_attention_with_text_mass(

@@ -7,6 +7,7 @@ from pladis_core import pladis_joint_attention
 from pladis_core.joint_attention import (
     additive_mask,
     dense_attention_with_text_mass,
+    logsumexp_over_keys,
     sdpa_attend,
     sdpa_with_logsumexp,
 )
@@ -125,3 +126,23 @@ def test_half_inputs_give_the_float32_result_rounded(dtype):
     expected = pladis_joint_attention(q.float(), k.float(), v.float(), TEXT, slice(7, 71))
     assert out.dtype == dtype and torch.isfinite(out).all()
     assert torch.equal(out, expected.to(dtype))
+
+
+@pytest.mark.parametrize("chunk_scores", [1, 200, 1 << 22])
+def test_logsumexp_over_key_chunks(chunk_scores):
+    q, k, _ = joint_qkv(batch=2, dtype=torch.float64)
+    bias = torch.zeros(2, 1, 31, 31, dtype=torch.float64)
+    bias[0, :, :, 3:6] = float("-inf")
+    expected = (q @ k.transpose(-1, -2) / 4.0 + bias).logsumexp(-1)
+    got = logsumexp_over_keys(q, k, bias, chunk_scores=chunk_scores)
+    torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)
+
+
+def test_dense_from_another_backend_with_a_separate_logsumexp_pass():
+    q, k, v = joint_qkv(batch=2, n_ref=3, dtype=torch.float64)
+
+    def attend_with_logsumexp(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v), logsumexp_over_keys(q, k)
+
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, attend_with_logsumexp=attend_with_logsumexp)
+    torch.testing.assert_close(out, joint_reference(q, k, v, TEXT, IMAGE, 1.5, 2.0), atol=1e-6, rtol=0)

@@ -276,7 +276,7 @@ def test_two_pladis_nodes_compose():
 
 def test_a_model_without_cross_attention_is_a_clear_error():
     model = make_model_patcher(SD15_LAYOUT, ModelConfigSD15, context_dim=None)
-    with pytest.raises(ValueError, match=r"no text cross-attention.*SD15.*Supported"):
+    with pytest.raises(ValueError, match=r"cannot patch this SD15 model.*no UNet cross-attention.*Supported: .*Flux"):
         patch(model)
 
 

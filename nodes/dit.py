@@ -1,0 +1,279 @@
+"""Joint-attention DiTs (Flux, Chroma, SD3): PLADIS through ComfyUI's ``optimized_attention_override``.
+
+Two official hooks, no model code copied:
+- an APPLY_MODEL wrapper records, per model call, how many text and image tokens the joint sequence holds
+  (from the model's inputs) in a fresh ``JointForward`` it adds to a copy of the transformer options;
+- the attention override (chained to any override already set) recognises the joint attention calls of the
+  blocks and runs ``pladis_joint_attention`` on them; every other call goes through unchanged.
+Block identity comes from ComfyUI's ``block_type``/``block_index`` where the model sets them (Flux and Chroma
+since ComfyUI 0.3.75), else from the order of the joint calls in the model call (double blocks first).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..pladis_core.joint_attention import (
+    additive_mask,
+    logsumexp_over_keys,
+    pladis_joint_attention,
+    sdpa_with_logsumexp,
+)
+from . import comfy_bridge
+from .layer_selection import Site
+from .step_range import SigmaRange
+
+logger = logging.getLogger(__name__)
+
+FORWARD_KEY = "pladis_joint_forward"
+# ComfyUI backends verified to accept q/k/v padded to another head dim (the text-mass column rides along).
+PADDING_SAFE_BACKENDS = frozenset({"attention_basic", "attention_sub_quad", "attention_split", "attention_pytorch"})
+
+
+@dataclass(frozen=True)
+class DitFamily:
+    """How one DiT lays out its joint attention.
+
+    ``parts``: (site part, the diffusion model's attribute holding those blocks), in execution order.
+    ``image_last``: the image tokens end the sequence ([text | image], SD3); otherwise the sequence is
+    [text | image | reference latents …] with the text as long as the conditioning (Flux, Chroma).
+    """
+
+    name: str
+    parts: tuple[tuple[str, str], ...]
+    image_last: bool = False
+
+
+FLUX_LIKE = (("double", "double_blocks"), ("single", "single_blocks"))
+FAMILIES = {
+    "Flux": DitFamily("Flux", FLUX_LIKE),
+    "Chroma": DitFamily("Chroma", FLUX_LIKE),
+    "OpenAISignatureMMDITWrapper": DitFamily("SD3", (("double", "joint_blocks"),), image_last=True),
+}
+SUPPORTED = "Flux (dev, schnell, Kontext), Chroma, SD3/SD3.5"
+
+
+def family_of(diffusion_model: Any) -> DitFamily | None:
+    return FAMILIES.get(type(diffusion_model).__name__)
+
+
+def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
+    return [
+        Site(part, index, None)
+        for part, attribute in family.parts
+        for index in range(len(getattr(diffusion_model, attribute)))
+    ]
+
+
+def image_token_count(x: torch.Tensor, patch_size: Any) -> int:
+    """Tokens of a (B, C, H, W) latent cut into patches (padded up to whole patches, as the models do)."""
+    patch = patch_size if isinstance(patch_size, int) else patch_size[-1]
+    return math.ceil(x.shape[-2] / patch) * math.ceil(x.shape[-1] / patch)
+
+
+@dataclass(frozen=True)
+class JointCall:
+    site: Site | None
+    text: slice
+    image: slice
+
+
+@dataclass
+class JointForward:
+    """One model call: the token counts, and per attention override how many joint calls it has seen."""
+
+    family: DitFamily
+    sites: list[Site]
+    text_tokens: int
+    image_tokens: int
+    counters: dict[int, int] = field(default_factory=dict)
+    attention_calls: int = 0
+    joint_calls: int = 0
+    patched_calls: int = 0
+
+    def classify(
+        self, owner: object, q: torch.Tensor, k: torch.Tensor, kwargs: dict, options: dict
+    ) -> JointCall | None:
+        """The joint self-attention of a block, with its text and image token slices; None for other calls."""
+        self.attention_calls += 1
+        axis = 2 if kwargs.get("skip_reshape", False) else 1
+        length = q.shape[axis]
+        if k.shape[axis] != length:
+            return None
+        if self.family.image_last:
+            if length <= self.image_tokens:
+                return None
+            text, image = slice(0, length - self.image_tokens), slice(length - self.image_tokens, length)
+        else:
+            if length < self.text_tokens + self.image_tokens or self.text_tokens == 0:
+                return None
+            text, image = slice(0, self.text_tokens), slice(self.text_tokens, self.text_tokens + self.image_tokens)
+        index = self.counters.get(id(owner), 0)
+        self.counters[id(owner)] = index + 1
+        self.joint_calls += 1
+        if options.get("block_type") in ("double", "single") and options.get("block_index") is not None:
+            site = Site(options["block_type"], options["block_index"], None)
+        else:
+            site = self.sites[index] if index < len(self.sites) else None
+        return JointCall(site, text, image)
+
+
+def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor:
+    """(B, H, L, D) view of an attention input in any of the layouts ComfyUI passes."""
+    if skip_reshape:
+        return t
+    if t.dim() == 4:  # SD3's v: (B, L, H, D)
+        return t.transpose(1, 2)
+    return t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
+
+
+class PladisJointAttention:
+    """The ``optimized_attention_override``: PLADIS on the selected joint attentions, pass-through otherwise."""
+
+    def __init__(
+        self,
+        alpha: float,
+        scale: float,
+        step_range: SigmaRange,
+        selected: frozenset[Site],
+        previous: Callable | None = None,
+    ) -> None:
+        self.alpha = alpha
+        self.scale = scale
+        self.step_range = step_range
+        self.selected = selected
+        self.previous = previous
+
+    def __call__(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        options = kwargs.get("transformer_options") or {}
+        forward = options.get(FORWARD_KEY)
+        if forward is None or len(args) < 3 or not self.step_range.contains(options):
+            return self.dense(func, args, kwargs)
+        call = forward.classify(self, args[0], args[1], kwargs, options)
+        if call is None or call.site not in self.selected:
+            return self.dense(func, args, kwargs)
+        forward.patched_calls += 1
+        return self.pladis(func, call, args, kwargs)
+
+    def dense(self, func: Callable, args: tuple, kwargs: dict) -> Any:
+        if self.previous is not None:
+            return self.previous(func, *args, **kwargs)
+        return func(*args, **kwargs)
+
+    def pladis(self, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
+        q, k, v = args[:3]
+        heads = args[3] if len(args) > 3 else kwargs["heads"]
+        mask = args[4] if len(args) > 4 else kwargs.get("mask")
+        skip_reshape = kwargs.get("skip_reshape", False)
+        skip_output_reshape = kwargs.get("skip_output_reshape", False)
+        q4, k4, v4 = (_heads_view(t, heads, skip_reshape) for t in (q, k, v))
+        batch, heads, length, dim = q4.shape
+        dim_value = v4.shape[-1]
+        if skip_output_reshape:
+            result = out4 = torch.empty(batch, heads, length, dim_value, dtype=v.dtype, device=v.device)
+        else:
+            result = torch.empty(batch, length, heads, dim_value, dtype=v.dtype, device=v.device)
+            out4 = result.transpose(1, 2)
+        bias = additive_mask(mask, q.dtype if q.dtype == torch.float64 else torch.float32)
+
+        dense_source: dict[str, Any] = {}
+        if self.previous is None and func.__name__ in PADDING_SAFE_BACKENDS:
+            if func.__name__ == "attention_pytorch" and dim == dim_value:
+                dense_source["attend_with_logsumexp"] = sdpa_with_logsumexp(q.device, additive_mask(mask, q.dtype))
+            if not dense_source.get("attend_with_logsumexp"):
+                rest = {
+                    n: a for n, a in kwargs.items() if n not in ("heads", "mask", "skip_reshape", "skip_output_reshape")
+                }
+
+                def attend(qp: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
+                    return func(qp, kp, vp, heads, mask=mask, skip_reshape=True, skip_output_reshape=True, **rest)
+
+                dense_source = {"attend": attend}
+        else:
+
+            def attend_with_logsumexp(*_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                dense = self.dense(func, args, kwargs)
+                dense4 = dense if skip_output_reshape else dense.view(batch, length, heads, dim_value).transpose(1, 2)
+                return dense4, logsumexp_over_keys(q4[:, :, call.image], k4, _rows(bias, call.image))
+
+            dense_source = {"attend_with_logsumexp": _image_rows_logsumexp(attend_with_logsumexp, call.image, length)}
+
+        pladis_joint_attention(
+            q4, k4, v4, call.text, call.image, self.alpha, self.scale, bias=bias, out=out4, **dense_source
+        )
+        return result if skip_output_reshape else result.view(batch, length, heads * dim_value)
+
+
+def _rows(bias: torch.Tensor | None, rows: slice) -> torch.Tensor | None:
+    if bias is None or bias.shape[-2] == 1:
+        return bias
+    return bias[..., rows, :]
+
+
+def _image_rows_logsumexp(attend_with_logsumexp, image: slice, length: int):
+    """pladis_joint_attention reads the log-sum-exp of the image rows only; pad it to the sequence length."""
+
+    def call(q, k, v):
+        dense, image_logsumexp = attend_with_logsumexp(q, k, v)
+        logsumexp = image_logsumexp.new_zeros(*image_logsumexp.shape[:2], length)
+        logsumexp[..., image] = image_logsumexp
+        return dense, logsumexp
+
+    return call
+
+
+def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
+    """APPLY_MODEL wrapper: ``apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kw)``."""
+    diffusion_model = executor.class_obj.diffusion_model
+    family = family_of(diffusion_model)
+    options_in_kwargs = isinstance(kwargs.get("transformer_options"), dict)
+    options = kwargs["transformer_options"] if options_in_kwargs else (args[5] if len(args) > 5 else None)
+    if family is None or not isinstance(options, dict):
+        return executor(*args, **kwargs)
+    x = args[0]
+    context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
+    forward = JointForward(
+        family,
+        block_sites(diffusion_model, family),
+        text_tokens=0 if context is None else context.shape[1],
+        image_tokens=image_token_count(x, diffusion_model.patch_size),
+    )
+    options = {**options, FORWARD_KEY: forward}
+    if options_in_kwargs:
+        kwargs["transformer_options"] = options
+    else:
+        args = (*args[:5], options, *args[6:])
+    out = executor(*args, **kwargs)
+    if forward.attention_calls and not forward.joint_calls and not _warned.get(family.name):
+        _warned[family.name] = True
+        logger.warning(
+            "[PLADIS] %s: no joint attention call matched the expected layout (%d text, %d image tokens); "
+            "PLADIS did nothing in this model call. Please report this with your ComfyUI version.",
+            family.name,
+            forward.text_tokens,
+            forward.image_tokens,
+        )
+    return out
+
+
+_warned: dict[str, bool] = {}
+
+
+def patch_joint_attention(
+    model_patcher: Any, selected: list[Site], alpha: float, scale: float, step_range: SigmaRange
+) -> bool:
+    """Sets the attention override (chained to an existing one) and the layout wrapper; True if chained."""
+    comfy_bridge.require_attention_override()
+    options = model_patcher.model_options.setdefault("transformer_options", {})
+    previous = options.get("optimized_attention_override")
+    options["optimized_attention_override"] = PladisJointAttention(
+        alpha, scale, step_range, frozenset(selected), previous
+    )
+    comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_joint_layout", joint_layout_wrapper)
+    return previous is not None
