@@ -226,3 +226,91 @@ def run_unet(model_patcher, x, context, sigma: float = 1.0, cond_or_uncond=(1, 0
             call = functools.partial(wrapper, call)
     with torch.no_grad():
         return call(x, sigmas, None, context, None, transformer_options)
+
+
+class JointDiTStandIn(nn.Module):
+    """A Flux-shaped joint-attention stack: [text | image | reference] tokens, double blocks then single blocks,
+    each making one ``optimized_attention`` call with (B, H, L, D) inputs and ``skip_reshape=True``.
+
+    Records the q, k, v and output of every attention call in ``self.calls``.
+    """
+
+    patch_size = 2
+
+    def __init__(self, doubles: int = 2, singles: int = 2, dim: int = 32, heads: int = 4, context_dim: int = 24):
+        super().__init__()
+        self.heads = heads
+        self.txt_in = nn.Linear(context_dim, dim)
+        self.img_in = nn.Linear(4 * 4, dim)
+        self.double_blocks = nn.ModuleList(nn.Linear(dim, 3 * dim) for _ in range(doubles))
+        self.single_blocks = nn.ModuleList(nn.Linear(dim, 3 * dim) for _ in range(singles))
+        self.calls = []
+
+    def patchify(self, x):
+        b, c, h, w = x.shape
+        return x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 2, 4, 1, 3, 5).reshape(b, (h // 2) * (w // 2), c * 4)
+
+    def forward(self, x, context, transformer_options, reference=None, mask=None):
+        image = self.patchify(x)
+        if reference is not None:
+            image = torch.cat([image, self.patchify(reference)], dim=1)
+        tokens = torch.cat([self.txt_in(context), self.img_in(image)], dim=1)
+        for part, blocks in (("double", self.double_blocks), ("single", self.single_blocks)):
+            for index, block in enumerate(blocks):
+                q, k, v = block(tokens).view(tokens.shape[0], tokens.shape[1], 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+                extra = {} if mask is None else {"mask": mask}
+                out = attention.optimized_attention(
+                    q, k, v, self.heads, skip_reshape=True, transformer_options=transformer_options, **extra
+                )
+                self.calls.append({"site": (part, index), "q": q, "k": k, "v": v, "out": out, "mask": mask})
+                tokens = tokens + out
+        return tokens
+
+
+JointDiTStandIn.__name__ = "Flux"
+
+
+class ModelConfigFlux:
+    pass
+
+
+ModelConfigFlux.__name__ = "Flux"
+
+
+class JointBaseModelStandIn(BaseModelStandIn):
+    """model_base-like: ``apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kw)`` runs the
+    APPLY_MODEL wrappers as ComfyUI's WrapperExecutor does (``executor.class_obj`` is this object)."""
+
+    def __init__(self, diffusion_model):
+        super().__init__(diffusion_model, ModelConfigFlux)
+
+
+class _Executor:
+    def __init__(self, wrappers, original, class_obj):
+        self.wrappers, self.original, self.class_obj = wrappers, original, class_obj
+
+    def __call__(self, *args, **kwargs):
+        if not self.wrappers:
+            return self.original(*args, **kwargs)
+        return self.wrappers[0](_Executor(self.wrappers[1:], self.original, self.class_obj), *args, **kwargs)
+
+
+def run_dit(model_patcher, x, context, sigma=1.0, reference=None, mask=None):
+    """One model call through the APPLY_MODEL wrappers, with the transformer options of a sampling step."""
+    options = copy_lists_and_dicts(model_patcher.model_options["transformer_options"])
+    options.update(sigmas=torch.full((1,), float(sigma)), cond_or_uncond=[0])
+    base = model_patcher.model
+
+    def apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs):
+        return base.diffusion_model(x, c_crossattn, transformer_options, **kwargs)
+
+    wrappers = [w for ws in model_patcher.wrappers.get(WrappersMP.APPLY_MODEL, {}).values() for w in ws]
+    with torch.no_grad():
+        return _Executor(wrappers, apply_model, base)(
+            x, torch.full((1,), float(sigma)), None, context, None, options, reference=reference, mask=mask
+        )
+
+
+def make_dit_patcher(seed: int = 0, **kwargs):
+    torch.manual_seed(seed)
+    return StandInModelPatcher(JointBaseModelStandIn(JointDiTStandIn(**kwargs)))
