@@ -1,12 +1,13 @@
-"""Joint-attention DiTs (Flux, Chroma, SD3): PLADIS through ComfyUI's ``optimized_attention_override``.
+"""DiTs (Flux, Chroma, SD3, Qwen-Image, Wan): PLADIS through ComfyUI's ``optimized_attention_override``.
 
 Two official hooks, no model code copied:
 - an APPLY_MODEL wrapper records, per model call, how many text and image tokens the joint sequence holds
   (from the model's inputs) in a fresh ``JointForward`` it adds to a copy of the transformer options;
-- the attention override (chained to any override already set) recognises the joint attention calls of the
-  blocks and runs ``pladis_joint_attention`` on them; every other call goes through unchanged.
-Block identity comes from ComfyUI's ``block_type``/``block_index`` where the model sets them (Flux and Chroma
-since ComfyUI 0.3.75), else from the order of the joint calls in the model call (double blocks first).
+- the attention override (chained to any override already set) recognises the text attention of each block
+  — the joint attention of MM-DiTs, the text cross-attention of Wan — and applies PLADIS to it; every other
+  call goes through unchanged.
+Block identity comes from ComfyUI's ``block_type``/``block_index`` where the model sets them (ComfyUI 0.3.75
+and newer for most families), else from the order of those calls within the model call.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ..pladis_core.cross_attention import pladis_attention_heads
 from ..pladis_core.joint_attention import (
     additive_mask,
     logsumexp_over_keys,
@@ -38,25 +40,31 @@ PADDING_SAFE_BACKENDS = frozenset({"attention_basic", "attention_sub_quad", "att
 
 @dataclass(frozen=True)
 class DitFamily:
-    """How one DiT lays out its joint attention.
+    """How one DiT attends to its text.
 
     ``parts``: (site part, the diffusion model's attribute holding those blocks), in execution order.
-    ``image_last``: the image tokens end the sequence ([text | image], SD3); otherwise the sequence is
-    [text | image | reference latents …] with the text as long as the conditioning (Flux, Chroma).
+    Joint attention: the sequence is [text | image | reference latents …] with the text as long as the
+    conditioning (Flux, Chroma, Qwen-Image), or ``image_last``: [text | image] with the image tokens at the end
+    (SD3, whose text part also holds its register tokens). ``cross_attention``: a separate text
+    cross-attention whose keys are the conditioning (Wan).
     """
 
     name: str
     parts: tuple[tuple[str, str], ...]
     image_last: bool = False
+    cross_attention: bool = False
 
 
 FLUX_LIKE = (("double", "double_blocks"), ("single", "single_blocks"))
-FAMILIES = {
+FAMILIES = {  # by the exact class of the diffusion model: variants with other blocks are not assumed to fit
     "Flux": DitFamily("Flux", FLUX_LIKE),
     "Chroma": DitFamily("Chroma", FLUX_LIKE),
+    "ChromaRadiance": DitFamily("Chroma Radiance", FLUX_LIKE),
     "OpenAISignatureMMDITWrapper": DitFamily("SD3", (("double", "joint_blocks"),), image_last=True),
+    "QwenImageTransformer2DModel": DitFamily("Qwen-Image", (("double", "transformer_blocks"),)),
+    "WanModel": DitFamily("Wan", (("block", "blocks"),), cross_attention=True),
 }
-SUPPORTED = "Flux (dev, schnell, Kontext), Chroma, SD3/SD3.5"
+SUPPORTED = "Flux (dev, schnell, Kontext), Chroma, SD3/SD3.5, Qwen-Image, Wan 2.x (T2V, I2V)"
 
 
 def family_of(diffusion_model: Any) -> DitFamily | None:
@@ -72,9 +80,11 @@ def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
 
 
 def image_token_count(x: torch.Tensor, patch_size: Any) -> int:
-    """Tokens of a (B, C, H, W) latent cut into patches (padded up to whole patches, as the models do)."""
-    patch = patch_size if isinstance(patch_size, int) else patch_size[-1]
-    return math.ceil(x.shape[-2] / patch) * math.ceil(x.shape[-1] / patch)
+    """Tokens of a (B, C, H, W) or (B, C, T, H, W) latent cut into patches (padded up to whole patches, as the
+    models do); an int patch size patches H and W only."""
+    patch = (1, patch_size, patch_size) if isinstance(patch_size, int) else tuple(patch_size)
+    dims = x.shape[2:]
+    return math.prod(math.ceil(size / p) for size, p in zip(dims, patch[len(patch) - len(dims) :], strict=True))
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class JointCall:
     site: Site | None
     text: slice
     image: slice
+    cross: bool = False
 
 
 @dataclass
@@ -100,13 +111,18 @@ class JointForward:
     def classify(
         self, owner: object, q: torch.Tensor, k: torch.Tensor, kwargs: dict, options: dict
     ) -> JointCall | None:
-        """The joint self-attention of a block, with its text and image token slices; None for other calls."""
+        """The text attention of a block, with its text and image token slices; None for other calls."""
         self.attention_calls += 1
         axis = 2 if kwargs.get("skip_reshape", False) else 1
         length = q.shape[axis]
-        if k.shape[axis] != length:
+        cross = self.family.cross_attention
+        if cross:
+            if k.shape[axis] != self.text_tokens or length != self.image_tokens:
+                return None
+            text, image = slice(0, self.text_tokens), slice(0, length)
+        elif k.shape[axis] != length:
             return None
-        if self.family.image_last:
+        elif self.family.image_last:
             if length <= self.image_tokens:
                 return None
             text, image = slice(0, length - self.image_tokens), slice(length - self.image_tokens, length)
@@ -117,11 +133,16 @@ class JointForward:
         index = self.counters.get(id(owner), 0)
         self.counters[id(owner)] = index + 1
         self.joint_calls += 1
-        if options.get("block_type") in ("double", "single") and options.get("block_index") is not None:
-            site = Site(options["block_type"], options["block_index"], None)
-        else:
-            site = self.sites[index] if index < len(self.sites) else None
-        return JointCall(site, text, image)
+        return JointCall(self._site(index, options), text, image, cross)
+
+    def _site(self, index: int, options: dict) -> Site | None:
+        parts = [part for part, _ in self.family.parts]
+        block_index = options.get("block_index")
+        if block_index is not None:
+            part = options.get("block_type") if len(parts) > 1 else parts[0]
+            if part in parts:
+                return Site(part, block_index, None)
+        return self.sites[index] if index < len(self.sites) else None
 
 
 def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor:
@@ -181,6 +202,9 @@ class PladisJointAttention:
             result = torch.empty(batch, length, heads, dim_value, dtype=v.dtype, device=v.device)
             out4 = result.transpose(1, 2)
         bias = additive_mask(mask, q.dtype if q.dtype == torch.float64 else torch.float32)
+        if call.cross:
+            pladis_attention_heads(q4, k4, v4, self.alpha, self.scale, out=out4, bias=bias)
+            return result if skip_output_reshape else result.view(batch, length, heads * dim_value)
 
         dense_source: dict[str, Any] = {}
         if self.previous is None and func.__name__ in PADDING_SAFE_BACKENDS:

@@ -2,7 +2,7 @@
 
 A site is (part, block, index): for UNets ("input" | "middle" | "output", ComfyUI's block number, the
 transformer index inside that block's SpatialTransformer) — the key of ComfyUI's attn2 replacements; for
-joint-attention DiTs ("double" | "single", block number, None).
+DiTs ("double" | "single" | "block", block number, None).
 
 Custom list grammar: entries separated by commas; an entry is a part name, optionally followed by block
 numbers and, after a dot, transformer indices; numbers are single values or inclusive ranges a-b.
@@ -31,6 +31,7 @@ PART_ALIASES = {
     "out": "output",
     "double": "double",
     "single": "single",
+    "block": "block",
 }
 
 _ENTRY = re.compile(r"^(?P<part>[a-z]+)(?P<blocks>\d+(?:-\d+)?)?(?:\.(?P<indices>\d+(?:-\d+)?))?$")

@@ -142,7 +142,7 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
                 "with cross-attention (SD1.5, SD2.x, SDXL and its Lightning/Turbo/DMD2/Hyper variants); "
                 f"{dit.SUPPORTED}."
             )
-        report.architecture = "joint-attention"
+        report.architecture = "cross-attention" if family.cross_attention else "joint-attention"
         sites = dit.block_sites(diffusion_model, family)
         selected = choose_sites(sites, request, tuple(part for part, _ in family.parts))
         report.kept_patches = int(dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step))

@@ -1,8 +1,9 @@
 """Runs inside a real ComfyUI (its interpreter, its root as working directory) and prints one JSON line.
 
-    python comfyui_dit_runner.py PACK_DIR {flux,flux_masked,kontext,chroma,sd3} [pytorch|split|quad]
+    python comfyui_dit_runner.py PACK_DIR {flux,flux_masked,kontext,chroma,sd3,qwen,wan} [pytorch|split|quad]
 
-Tiny Flux-, Chroma- and SD3-structured models built from ComfyUI's own classes with random weights; the pack
+Tiny Flux-, Chroma-, SD3-, Qwen-Image- and Wan-structured models built from ComfyUI's own classes with random
+weights; the pack
 is loaded by ComfyUI's loader; sampling is ComfyUI's. The attention calls PLADIS makes are recorded and
 checked against the float64 joint formula of tests/oracles.py.
 """
@@ -42,10 +43,12 @@ from pladis_core.joint_attention import additive_mask  # noqa: E402
 
 CPU = torch.device("cpu")
 TEXT_TOKENS, CONTEXT_DIM = 5, 48
-LATENT = torch.zeros(1, 16, 8, 8)  # 4x4 = 16 image tokens with patch 2
-IMAGE_TOKENS = 16
+# Image latents: 4x4 = 16 tokens with patch 2; Qwen-Image and Wan use 5-D (video) latents, Wan with 2 frames.
+LATENT = {"qwen": torch.zeros(1, 16, 1, 8, 8), "wan": torch.zeros(1, 16, 2, 8, 8)}.get(KIND, torch.zeros(1, 16, 8, 8))
+IMAGE_TOKENS = 32 if KIND == "wan" else 16
 REFERENCE = torch.randn(1, 16, 4, 6, generator=torch.Generator().manual_seed(5))  # 2x3 = 6 tokens
-NOISE = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(3))
+NOISE = torch.randn(LATENT.shape, generator=torch.Generator().manual_seed(3))
+PARTS = {"sd3": ["double"], "qwen": ["double"], "wan": ["block"]}.get(KIND, ["double", "single"])
 
 
 def flux_params(extra):
@@ -80,6 +83,33 @@ def build_model():
         fields = {f.name for f in dataclasses.fields(comfy.ldm.chroma.model.ChromaParams)}
         config.update({k: v for k, v in {"txt_ids_dims": [], "vec_in_dim": 32}.items() if k in fields})
         model_config, model_class = comfy.supported_models.Chroma(config), comfy.model_base.Chroma
+    elif KIND == "qwen":
+        config = {
+            "image_model": "qwen_image",
+            "patch_size": 2,
+            "in_channels": 64,
+            "out_channels": 16,
+            "num_layers": 2,
+            "attention_head_dim": 16,
+            "num_attention_heads": 4,
+            "joint_attention_dim": CONTEXT_DIM,
+            "axes_dims_rope": (4, 6, 6),
+        }
+        model_config, model_class = comfy.supported_models.QwenImage(config), comfy.model_base.QwenImage
+    elif KIND == "wan":
+        config = {
+            "image_model": "wan2.1",
+            "model_type": "t2v",
+            "dim": 64,
+            "ffn_dim": 128,
+            "freq_dim": 32,
+            "text_dim": CONTEXT_DIM,
+            "num_heads": 4,
+            "num_layers": 2,
+            "in_dim": 16,
+            "out_dim": 16,
+        }
+        model_config, model_class = comfy.supported_models.WAN21_T2V(config), comfy.model_base.WAN21
     else:
         config = {
             "in_channels": 16,
@@ -113,7 +143,7 @@ def build_model():
 
 def conds(seed):
     g = torch.Generator().manual_seed(seed)
-    extra = {"pooled_output": torch.randn(1, 32, generator=g)}
+    extra = {} if KIND in ("qwen", "wan") else {"pooled_output": torch.randn(1, 32, generator=g)}
     if KIND in ("flux", "flux_masked", "kontext"):
         extra["guidance"] = 3.5
     if KIND == "kontext":
@@ -170,8 +200,17 @@ def record_calls(model):
     return calls, forwards
 
 
-def oracle_errors(calls, expected_text, image_tokens, scale=2.0):
-    """Max |output − float64 joint formula| over the calls PLADIS changed, and over the others vs dense."""
+def text_and_image(length_q, length_k):
+    """The token slices PLADIS should use for a call of this model (Wan: all keys are text)."""
+    if KIND == "wan":
+        return slice(0, length_k), slice(0, length_q)
+    if KIND == "sd3":
+        return slice(0, length_q - IMAGE_TOKENS), slice(length_q - IMAGE_TOKENS, length_q)
+    return slice(0, TEXT_TOKENS), slice(TEXT_TOKENS, TEXT_TOKENS + IMAGE_TOKENS)
+
+
+def oracle_errors(calls, scale=2.0):
+    """Max |output − float64 formula| over the calls PLADIS changed, and over the others vs dense attention."""
     worst_patched, worst_dense, changed = 0.0, 0.0, 0
     for args, kwargs, out, was_patched in calls:
         q, k, v = args[:3]
@@ -180,8 +219,7 @@ def oracle_errors(calls, expected_text, image_tokens, scale=2.0):
         q4, k4, v4 = (heads_view(t, heads, skip) for t in (q, k, v))
         length = q4.shape[2]
         out4 = out.view(out.shape[0], length, heads, -1).transpose(1, 2)
-        text = slice(0, expected_text if expected_text else length - image_tokens)
-        image = slice(text.stop, text.stop + image_tokens)
+        text, image = text_and_image(length, k4.shape[2])
         mask = args[4] if len(args) > 4 else kwargs.get("mask")
         bias = additive_mask(mask, torch.float64)
         reference = joint_reference(q4, k4, v4, text, image, 1.5, scale if was_patched else 0.0, bias=bias)
@@ -220,19 +258,18 @@ def main():
     probe = pladis(model)[0]
     calls, forwards = record_calls(probe)
     sample(probe, steps=1)
-    expected_text = 0 if KIND == "sd3" else TEXT_TOKENS
-    changed, worst_patched, worst_dense = oracle_errors(calls, expected_text, IMAGE_TOKENS)
+    changed, worst_patched, worst_dense = oracle_errors(calls)
     report["calls"], report["changed_calls"] = len(calls), changed
     report["masked_calls"] = sum((a[4] if len(a) > 4 else kw.get("mask")) is not None for a, kw, _, _ in calls)
     report["oracle_max_error"], report["dense_max_error"] = worst_patched, worst_dense
 
-    for layers in ("double", "single"):
-        if KIND == "sd3" and layers == "single":
-            continue
-        selective = pladis(model, layers="custom", custom_layers=layers)[0]
+    report["parts"] = PARTS
+    for part in PARTS:
+        selective = pladis(model, layers="custom", custom_layers=f"{part} 1")[0]
         calls, _ = record_calls(selective)
         sample(selective, steps=1)
-        report[f"changed_calls_{layers}"] = oracle_errors(calls, expected_text, IMAGE_TOKENS)[0]
+        changed, worst, _ = oracle_errors(calls)
+        report[f"changed_calls_{part}_1"], report[f"oracle_max_error_{part}_1"] = changed, worst
 
     counting = {"n": 0}
 
@@ -246,7 +283,7 @@ def main():
     calls, _ = record_calls(chained_patched)
     sample(chained_patched, steps=1)
     report["counting_override_calls"], report["attention_calls"] = counting["n"], len(calls)
-    changed, worst_patched, _ = oracle_errors(calls, expected_text, IMAGE_TOKENS)
+    changed, worst_patched, _ = oracle_errors(calls)
     report["chained_changed_calls"], report["chained_oracle_max_error"] = changed, worst_patched
     report["chained_kept"] = chained_info["kept_patches"]
     print(json.dumps(report))

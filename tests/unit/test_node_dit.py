@@ -187,3 +187,24 @@ def test_two_nodes_compose_additively():
 
 def test_stand_in_is_named_like_comfyui_flux():
     assert type(JointDiTStandIn()).__name__ == "Flux"
+
+
+def test_wan_text_cross_attention_is_recognised_and_its_self_attention_is_not():
+    forward = dit.JointForward(dit.FAMILIES["WanModel"], [("block", 0, None)], text_tokens=12, image_tokens=32)
+    video, text, clip = torch.randn(1, 32, 64), torch.randn(1, 12, 64), torch.randn(1, 257, 64)
+    assert forward.classify(object(), video, video, {}, {}) is None
+    assert forward.classify(object(), video, clip, {}, {}) is None  # Wan I2V's image cross-attention
+    call = forward.classify(object(), video, text, {}, {"block_type": "double", "block_index": 3})
+    assert call.cross and call.text == slice(0, 12) and call.image == slice(0, 32) and call.site == ("block", 3, None)
+
+
+def test_image_token_counts():
+    assert dit.image_token_count(torch.zeros(1, 16, 9, 8), 2) == 5 * 4  # padded up to whole patches
+    assert dit.image_token_count(torch.zeros(1, 16, 1, 8, 8), 2) == 16  # Qwen-Image's one-frame latent
+    assert dit.image_token_count(torch.zeros(1, 16, 3, 8, 8), (1, 2, 2)) == 48  # Wan
+
+
+def test_sd3_native_block_info_for_single_part_families():
+    forward = dit.JointForward(dit.FAMILIES["QwenImageTransformer2DModel"], [], text_tokens=5, image_tokens=16)
+    q = torch.randn(1, 21, 64)
+    assert forward.classify(object(), q, q, {}, {"block_type": "double", "block_index": 4}).site == ("double", 4, None)
