@@ -6,8 +6,16 @@ m_r = Σ_{j ∈ text} dense[r, j] (the row's mass on text) and Z_T the row's log
     A[r, T] = dense[r, T] + λ·(m_r·α-entmax(Z_T) − dense[r, T])
 
 Image-key columns and the rows of text (and reference-image) queries keep the dense weights; every row still
-sums to 1. This is the mass-preserving form of the official Flux pipeline (pipeline_flux.py, as quoted by the
-ports that read it). Because dense[r, T] = m_r·softmax(Z_T), the output is
+sums to 1.
+
+Provenance. From the official Flux pipeline (pipeline_flux.py, as quoted by the ports that read it): only the
+image-query × text-key block is sharpened, with this mass-preserving renormalisation. Decisions of ours, where
+the official code could not be read: text-query rows are left unchanged; the default covers single-stream
+blocks as well as double-stream ones (a layer choice restricts it); reference/Kontext latents count as image
+keys and their rows are left unchanged; the same block rule carries over to SD3 and Qwen-Image; the maps are
+computed in float32 whatever the model dtype.
+
+Because dense[r, T] = m_r·softmax(Z_T), the output is
 
     out[r] = dense_out[r] + m_r·λ·(α-entmax(Z_T) − softmax(Z_T))·V_T
 

@@ -204,7 +204,7 @@ def test_image_token_counts():
     assert dit.image_token_count(torch.zeros(1, 16, 3, 8, 8), (1, 2, 2)) == 48  # Wan
 
 
-def test_sd3_native_block_info_for_single_part_families():
+def test_native_block_info_for_single_part_families():
     forward = dit.JointForward(dit.FAMILIES["QwenImageTransformer2DModel"], [], text_tokens=5, image_tokens=16)
     q = torch.randn(1, 21, 64)
     assert forward.classify(object(), q, q, {}, {"block_type": "double", "block_index": 4}).site == ("double", 4, None)
