@@ -13,8 +13,10 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "PLADIS (Kim & Sim, ICCV 2025) sharpens how the image attends to the prompt: every selected cross-attention "
-    "uses softmax + λ·(α-entmax − softmax) instead of softmax. No extra model evaluations, no training; works "
-    "with CFG, PAG, ControlNet and with guidance-distilled models at CFG 1. Only cross-attention is changed. "
+    "uses softmax + λ·(α-entmax − softmax) instead of softmax; in joint-attention DiTs (Flux, Chroma, SD3, "
+    "Qwen-Image) only the image-to-text part changes. No extra model evaluations, no training; works with CFG, "
+    "PAG, ControlNet and with guidance-distilled models at CFG 1. Supports SD1.5, SD2.x, SDXL (and Lightning, "
+    "Turbo, DMD2, Hyper), Flux, Chroma, SD3, Qwen-Image and Wan. "
     + PLACEMENT_HINT
     + " LoRA, PAG, ControlNet and attention-backend nodes can go before or after it."
 )
@@ -75,19 +77,20 @@ class PLADISModelPatch(io.ComfyNode):
                     "layers",
                     options=["default", "all", "custom"],
                     default="default",
-                    tooltip="Which cross-attention layers to patch. default: the paper's choice — UNet input and "
-                    "output blocks, middle block excluded; every block of a DiT. all: every cross-attention, "
-                    "middle block included. custom: the list in custom_layers.",
+                    tooltip="Which layers to patch. default: the paper's choice — UNet input and output blocks, "
+                    "middle block excluded; every block of a DiT. all: every cross-attention, UNet middle block "
+                    "included. custom: the list in custom_layers.",
                 ),
                 io.String.Input(
                     "custom_layers",
                     default="",
                     multiline=False,
                     placeholder="input 7-8, output 0-2.0-4",
-                    tooltip="Used when layers = custom. Comma-separated entries: a part (input, middle, output; "
-                    "double, single for DiTs), optional block numbers and, after a dot, transformer indices, e.g. "
-                    "'input 7-8, middle, output 0.0-4'. Block numbers are ComfyUI's (the ones IPAdapter and the "
-                    "attn2 keys use). An entry that matches no layer is an error.",
+                    tooltip="Used when layers = custom. Comma-separated entries: a part (UNets: input, middle, "
+                    "output; Flux/Chroma: double, single; SD3/Qwen-Image: double; Wan: block), optional block "
+                    "numbers and, for UNets, after a dot the transformer indices, e.g. 'input 7-8, middle, output "
+                    "0.0-4' or 'double 0-9'. Block numbers are ComfyUI's (the ones IPAdapter and the attn2 keys "
+                    "use). An entry that matches no layer is an error.",
                 ),
             ],
             outputs=[io.Model.Output(display_name="MODEL", tooltip="A patched copy of the model.")],
