@@ -1,0 +1,120 @@
+"""A real ComfyUI server with this pack loaded, for the opt-in tests and the schema recorder.
+
+The server runs on CPU on a free local port, with its own base directory (models, input, output, user) so that
+the ComfyUI tree is never written to. Model folders hold empty placeholder files with the names the example
+workflows use: enough for ComfyUI to list them and validate prompts, not to run them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PLACEHOLDER_MODELS = {
+    "checkpoints": ["sd_xl_base_1.0.safetensors", "sdxl_lightning_4step.safetensors"],
+    "diffusion_models": ["flux1-dev.safetensors", "flux1-schnell.safetensors"],
+    "text_encoders": ["clip_l.safetensors", "t5xxl_fp16.safetensors"],
+    "vae": ["ae.safetensors"],
+    "controlnet": ["controlnet-canny-sdxl-1.0.safetensors"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_base(base: Path) -> None:
+    """The base directory (--base-directory): placeholder models, an input image, and the pack in custom_nodes."""
+    for folder, names in PLACEHOLDER_MODELS.items():
+        (base / "models" / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (base / "models" / folder / name).touch()
+    for folder in ("input", "output", "custom_nodes"):
+        (base / folder).mkdir(parents=True, exist_ok=True)
+    write_png(base / "input" / "example.png")
+    link = base / "custom_nodes" / "pladis"
+    if not link.exists():
+        link.symlink_to(ROOT, target_is_directory=True)
+
+
+def write_png(path: Path, size: int = 64) -> None:
+    """A small grey PNG written with the standard library only."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + bytes([128, 128, 128]) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+
+
+@contextlib.contextmanager
+def comfyui_server(comfyui_path: str, python: str, base: Path, extra_args: list[str] | None = None) -> Iterator[str]:
+    """Starts ComfyUI and yields its URL once /object_info answers; stops it afterwards."""
+    prepare_base(base)
+    port = free_port()
+    log = open(base / "server.log", "w")  # noqa: SIM115 - closed in finally
+    command = [
+        python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--base-directory", str(base),
+        "--database-url", "sqlite:///:memory:", *(extra_args or []),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=comfyui_path, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"ComfyUI exited early; log:\n{(base / 'server.log').read_text()[-4000:]}")
+            try:
+                get_json(url + "/object_info/PLADISModelPatch")
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if time.time() > deadline:
+                    raise RuntimeError("ComfyUI did not start within 180 s") from None
+                time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def post_json(url: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, _json_or_empty(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, _json_or_empty(error.read())
+
+
+def _json_or_empty(body: bytes) -> dict:
+    try:
+        return json.loads(body) if body.strip() else {}
+    except json.JSONDecodeError:
+        return {"text": body.decode(errors="replace")}
