@@ -85,3 +85,11 @@ def test_the_validation_catches_broken_workflows(breakage, message):
 
 def _node(workflow, kind):
     return next(node for node in workflow["nodes"] if node["type"] == kind)
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_each_workflow_has_a_jpeg_thumbnail(name):
+    from workflow_tools import WORKFLOWS as FOLDER
+
+    thumbnail = FOLDER / f"{name}.jpg"
+    assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
