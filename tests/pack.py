@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The node's inputs, in order: the saved-workflow interface, which must stay stable.
+NODE_INPUTS = ("model", "alpha", "scale", "start_percent", "end_percent", "layers", "custom_layers")
 
 
 def import_pack(name: str = "pladis_pack"):

@@ -8,7 +8,7 @@ import torch
 from comfy.ldm.modules import attention
 from comfy_standins import SD15_LAYOUT, SDXL_LAYOUT, ModelConfigSD15, make_model_patcher, run_unet
 from oracles import pladis_reference
-from pack import import_pack
+from pack import NODE_INPUTS, import_pack
 
 pack = import_pack()
 Node = pack.nodes.PLADISModelPatch
@@ -36,15 +36,7 @@ def test_schema_inputs_have_tooltips_and_stable_names():
     schema = Node.define_schema()
     schema.validate()
     assert schema.node_id == "PLADISModelPatch"
-    assert [i.id for i in schema.inputs] == [
-        "model",
-        "alpha",
-        "scale",
-        "start_percent",
-        "end_percent",
-        "layers",
-        "custom_layers",
-    ]
+    assert [i.id for i in schema.inputs] == list(NODE_INPUTS)
     assert all(i.tooltip for i in schema.inputs)
     assert schema.description and "after IPAdapter" in schema.description
     defaults = {i.id: getattr(i, "default", None) for i in schema.inputs[1:]}
@@ -86,22 +78,29 @@ def test_input_model_is_not_modified():
     assert model.model_options == before and model.attn2_replacements() == {}
 
 
-def test_patched_model_computes_pladis_at_patched_layers_only():
-    model = make_model_patcher(SD15_LAYOUT, ModelConfigSD15)
-    patched, _ = patch(model, layers="custom", custom_layers="output 11")
-    x, context = inputs()
+def check_last_layer(model, patched, added: float = 0.0):
+    """Runs ``patched`` and checks that SD1.5's last cross-attention (output block 11, the model's output here)
+    computed PLADIS (plus ``added``, what a wrapped foreign patch adds) from the input that block received."""
     block = model.get_model_object("diffusion_model").output_blocks[11][1].transformer_blocks[0]
     seen = {}
     hook = block.register_forward_hook(lambda module, args, out: seen.update(args=args))
-    base = run_unet(model, x, context)
+    x, context = inputs()
     out = run_unet(patched, x, context)
     hook.remove()
-    assert not torch.equal(base, out)
-    # The input of output block 11 is the same in both runs; only its cross-attention differs.
     h, ctx, _ = seen["args"]
     attn = block.attn2
-    expected_attention = pladis_reference(attn.to_q(h), attn.to_k(ctx), attn.to_v(ctx), 4, 1.5, 2.0).float()
-    torch.testing.assert_close(out, h + attn.to_out(expected_attention), atol=1e-5, rtol=0)
+    expected = pladis_reference(attn.to_q(h), attn.to_k(ctx), attn.to_v(ctx), 4, 1.5, 2.0).float() + added
+    torch.testing.assert_close(out, h + attn.to_out(expected), atol=1e-5, rtol=0)
+    return out
+
+
+def test_patched_model_computes_pladis_at_patched_layers_only():
+    model = make_model_patcher(SD15_LAYOUT, ModelConfigSD15)
+    patched, _ = patch(model, layers="custom", custom_layers="output 11")
+    # Only output block 11 is patched, so its input is the same as in the unpatched model.
+    out = check_last_layer(model, patched)
+    x, context = inputs()
+    assert not torch.equal(run_unet(model, x, context), out)
 
 
 def test_scale_zero_returns_an_unpatched_clone():
@@ -182,19 +181,8 @@ def test_an_existing_attn2_replacement_is_wrapped_not_overwritten(key):
     patched, report = patch(model, layers="custom", custom_layers="output 11")
     wrapper = patched.attn2_replacements()[("output", 11, 0)]
     assert wrapper.previous is foreign and report["kept_patches"] == 1
-
-    x, context = inputs()
-    block = model.get_model_object("diffusion_model").output_blocks[11][1].transformer_blocks[0]
-    seen = {}
-    hook = block.register_forward_hook(lambda module, args, out: seen.update(args=args))
-    out = run_unet(patched, x, context)
-    hook.remove()
+    check_last_layer(model, patched, added=0.25)
     assert foreign.calls == 1
-    h, ctx, _ = seen["args"]
-    attn = block.attn2
-    q, k, v = attn.to_q(h), attn.to_k(ctx), attn.to_v(ctx)
-    expected = pladis_reference(q, k, v, 4, 1.5, 2.0).float() + 0.25
-    torch.testing.assert_close(out, h + attn.to_out(expected), atol=1e-5, rtol=0)
 
 
 def test_a_block_keyed_patch_added_after_pladis_is_kept_too():
@@ -204,18 +192,8 @@ def test_a_block_keyed_patch_added_after_pladis_is_kept_too():
     foreign = ForeignAttn2()
     patched.set_model_attn2_replace(foreign, "output", 11)
     assert patched.attn2_replacements()[("output", 11, 0)].previous is None
-
-    x, context = inputs()
-    block = model.get_model_object("diffusion_model").output_blocks[11][1].transformer_blocks[0]
-    seen = {}
-    hook = block.register_forward_hook(lambda module, args, out: seen.update(args=args))
-    out = run_unet(patched, x, context)
-    hook.remove()
+    check_last_layer(model, patched, added=0.25)
     assert foreign.calls == 1
-    h, ctx, _ = seen["args"]
-    attn = block.attn2
-    expected = pladis_reference(attn.to_q(h), attn.to_k(ctx), attn.to_v(ctx), 4, 1.5, 2.0).float() + 0.25
-    torch.testing.assert_close(out, h + attn.to_out(expected), atol=1e-5, rtol=0)
 
 
 def test_late_patch_adoption_leaves_the_options_untouched():

@@ -6,6 +6,7 @@ Regenerate the schemas with scripts/record_node_schemas.py when a workflow start
 import copy
 
 import pytest
+from pack import NODE_INPUTS
 from workflow_tools import SCHEMAS, load_schemas, load_workflows, to_api_prompt, validate_workflow
 
 WORKFLOWS = load_workflows()
@@ -34,15 +35,7 @@ def test_workflow_uses_pladis_and_explains_its_settings(name):
     assert "scale" in note and "alpha" in note
     prompt = to_api_prompt(workflow, NODES)
     pladis = next(node for node in prompt.values() if node["class_type"] == "PLADISModelPatch")
-    assert set(pladis["inputs"]) == {
-        "model",
-        "alpha",
-        "scale",
-        "start_percent",
-        "end_percent",
-        "layers",
-        "custom_layers",
-    }
+    assert set(pladis["inputs"]) == set(NODE_INPUTS)
     assert all(node["class_type"] != "Note" for node in prompt.values())
 
 
