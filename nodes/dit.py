@@ -59,7 +59,6 @@ FLUX_LIKE = (("double", "double_blocks"), ("single", "single_blocks"))
 FAMILIES = {  # by the exact class of the diffusion model: variants with other blocks are not assumed to fit
     "Flux": DitFamily("Flux", FLUX_LIKE),
     "Chroma": DitFamily("Chroma", FLUX_LIKE),
-    "ChromaRadiance": DitFamily("Chroma Radiance", FLUX_LIKE),
     "OpenAISignatureMMDITWrapper": DitFamily("SD3", (("double", "joint_blocks"),), image_last=True),
     "QwenImageTransformer2DModel": DitFamily("Qwen-Image", (("double", "transformer_blocks"),)),
     "WanModel": DitFamily("Wan", (("block", "blocks"),), cross_attention=True),

@@ -75,7 +75,7 @@ class PatchReport:
                 f"steps {self.start_percent:.0%}–{self.end_percent:.0%}"
             )
             if self.kept_patches:
-                text += f"; kept {self.kept_patches} earlier cross-attention patches (IPAdapter or similar)"
+                text += f"; kept {self.kept_patches} earlier attention patch(es) in place"
         return "; ".join([text, *self.notes])
 
     def as_dict(self) -> dict[str, Any]:
@@ -128,24 +128,26 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         return patched, report
 
     diffusion_model = patched.get_model_object("diffusion_model")
-    step = step_range(patched, request)
     sites = unet.cross_attention_sites(diffusion_model)
     if sites:
         selected = choose_sites(sites, request, unet.DEFAULT_PARTS)
+        step = step_range(patched, request)
         report.kept_patches = unet.patch_cross_attention(patched, selected, request.alpha, request.scale, step)
     else:
         family = dit.family_of(diffusion_model)
         if family is None:
             raise UnsupportedModelError(
                 f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): it "
-                "has no UNet cross-attention and is not a joint-attention model PLADIS knows. Supported: UNet models "
-                "with cross-attention (SD1.5, SD2.x, SDXL and its Lightning/Turbo/DMD2/Hyper variants); "
+                "has no UNet cross-attention and is not a DiT PLADIS knows. Supported: UNet models with "
+                "cross-attention (SD1.5, SD2.x, SDXL and its Lightning/Turbo/DMD2/Hyper variants); "
                 f"{dit.SUPPORTED}."
             )
         report.architecture = "cross-attention" if family.cross_attention else "joint-attention"
         sites = dit.block_sites(diffusion_model, family)
         selected = choose_sites(sites, request, tuple(part for part, _ in family.parts))
-        report.kept_patches = int(dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step))
+        step = step_range(patched, request)
+        chained = dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step)
+        report.kept_patches = int(chained)
     report.available = len(sites)
     report.patched = len(selected)
     return patched, report

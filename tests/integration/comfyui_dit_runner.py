@@ -1,6 +1,6 @@
 """Runs inside a real ComfyUI (its interpreter, its root as working directory) and prints one JSON line.
 
-    python comfyui_dit_runner.py PACK_DIR {flux,flux_masked,kontext,chroma,sd3,qwen,wan} [pytorch|split|quad]
+    python comfyui_dit_runner.py PACK_DIR {flux,flux_masked,kontext,chroma,sd3,qwen,wan,wan_i2v} [pytorch|split|quad]
 
 Tiny Flux-, Chroma-, SD3-, Qwen-Image- and Wan-structured models built from ComfyUI's own classes with random
 weights; the pack
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import sys
+import types
 
 PACK_DIR, KIND = sys.argv[1], sys.argv[2]
 BACKEND_FLAGS = {"pytorch": "--use-pytorch-cross-attention", "split": "--use-split-cross-attention", "quad": None}
@@ -44,11 +46,14 @@ from pladis_core.joint_attention import additive_mask  # noqa: E402
 CPU = torch.device("cpu")
 TEXT_TOKENS, CONTEXT_DIM = 5, 48
 # Image latents: 4x4 = 16 tokens with patch 2; Qwen-Image and Wan use 5-D (video) latents, Wan with 2 frames.
-LATENT = {"qwen": torch.zeros(1, 16, 1, 8, 8), "wan": torch.zeros(1, 16, 2, 8, 8)}.get(KIND, torch.zeros(1, 16, 8, 8))
-IMAGE_TOKENS = 32 if KIND == "wan" else 16
+WAN = KIND.startswith("wan")
+LATENT = (
+    torch.zeros(1, 16, 2, 8, 8) if WAN else torch.zeros(1, 16, 1, 8, 8) if KIND == "qwen" else torch.zeros(1, 16, 8, 8)
+)
+IMAGE_TOKENS = 32 if WAN else 16
 REFERENCE = torch.randn(1, 16, 4, 6, generator=torch.Generator().manual_seed(5))  # 2x3 = 6 tokens
 NOISE = torch.randn(LATENT.shape, generator=torch.Generator().manual_seed(3))
-PARTS = {"sd3": ["double"], "qwen": ["double"], "wan": ["block"]}.get(KIND, ["double", "single"])
+PARTS = ["block"] if WAN else ["double"] if KIND in ("sd3", "qwen") else ["double", "single"]
 
 
 def flux_params(extra):
@@ -96,20 +101,22 @@ def build_model():
             "axes_dims_rope": (4, 6, 6),
         }
         model_config, model_class = comfy.supported_models.QwenImage(config), comfy.model_base.QwenImage
-    elif KIND == "wan":
+    elif WAN:
+        i2v = KIND == "wan_i2v"
         config = {
             "image_model": "wan2.1",
-            "model_type": "t2v",
+            "model_type": "i2v" if i2v else "t2v",
             "dim": 64,
             "ffn_dim": 128,
             "freq_dim": 32,
             "text_dim": CONTEXT_DIM,
             "num_heads": 4,
             "num_layers": 2,
-            "in_dim": 16,
+            "in_dim": 36 if i2v else 16,
             "out_dim": 16,
         }
-        model_config, model_class = comfy.supported_models.WAN21_T2V(config), comfy.model_base.WAN21
+        model_config = (comfy.supported_models.WAN21_I2V if i2v else comfy.supported_models.WAN21_T2V)(config)
+        model_class = functools.partial(comfy.model_base.WAN21, image_to_video=i2v)
     else:
         config = {
             "in_channels": 16,
@@ -143,7 +150,15 @@ def build_model():
 
 def conds(seed):
     g = torch.Generator().manual_seed(seed)
-    extra = {} if KIND in ("qwen", "wan") else {"pooled_output": torch.randn(1, 32, generator=g)}
+    extra = {} if KIND == "qwen" or WAN else {"pooled_output": torch.randn(1, 32, generator=g)}
+    if KIND == "wan_i2v":
+        # The start image (its latent and mask) and its CLIP vision embedding: 257 tokens of their own.
+        vision = types.SimpleNamespace(penultimate_hidden_states=torch.randn(1, 257, 1280, generator=g))
+        extra.update(
+            concat_latent_image=torch.zeros(1, 16, 2, 8, 8),
+            concat_mask=torch.zeros(1, 4, 2, 8, 8),
+            clip_vision_output=vision,
+        )
     if KIND in ("flux", "flux_masked", "kontext"):
         extra["guidance"] = 3.5
     if KIND == "kontext":
@@ -202,7 +217,7 @@ def record_calls(model):
 
 def text_and_image(length_q, length_k):
     """The token slices PLADIS should use for a call of this model (Wan: all keys are text)."""
-    if KIND == "wan":
+    if WAN:
         return slice(0, length_k), slice(0, length_q)
     if KIND == "sd3":
         return slice(0, length_q - IMAGE_TOKENS), slice(length_q - IMAGE_TOKENS, length_q)
@@ -237,7 +252,7 @@ def finite(t):
 
 
 def main():
-    report = {"backend": attention.optimized_attention.__name__}
+    report = {"backend": attention.optimized_attention.__name__, "kind": KIND}
     loaded = asyncio.run(nodes.load_custom_node(PACK_DIR))
     report["loaded"] = loaded
     model = build_model()
