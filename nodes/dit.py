@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ..pladis_core.alpha_entmax import compute_dtype
 from ..pladis_core.cross_attention import pladis_attention_heads
 from ..pladis_core.joint_attention import (
     additive_mask,
@@ -153,8 +154,41 @@ def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor
     return t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
 
 
+@dataclass
+class AttentionArgs:
+    """One optimized_attention call's arguments, with (B, H, L, D) views of q, k, v."""
+
+    q: torch.Tensor
+    k: torch.Tensor
+    v: torch.Tensor
+    heads: int
+    mask: torch.Tensor | None
+    skip_output_reshape: bool
+
+    @classmethod
+    def read(cls, args: tuple, kwargs: dict) -> AttentionArgs:
+        heads = args[3] if len(args) > 3 else kwargs["heads"]
+        mask = args[4] if len(args) > 4 else kwargs.get("mask")
+        q, k, v = (_heads_view(t, heads, kwargs.get("skip_reshape", False)) for t in args[:3])
+        return cls(q, k, v, heads, mask, kwargs.get("skip_output_reshape", False))
+
+    def empty_output(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(what the backend would return, its (B, H, L, Dv) view) — uninitialised."""
+        batch, heads, length, _ = self.q.shape
+        shape = (batch, heads, length, self.v.shape[-1])
+        if self.skip_output_reshape:
+            out = torch.empty(shape, dtype=self.v.dtype, device=self.v.device)
+            return out, out
+        out = torch.empty(batch, length, heads, shape[-1], dtype=self.v.dtype, device=self.v.device)
+        return out.view(batch, length, -1), out.transpose(1, 2)
+
+    def heads_view_of_output(self, out: torch.Tensor) -> torch.Tensor:
+        batch, heads, length, _ = self.q.shape
+        return out if self.skip_output_reshape else out.view(batch, length, heads, -1).transpose(1, 2)
+
+
 class PladisJointAttention:
-    """The ``optimized_attention_override``: PLADIS on the selected joint attentions, pass-through otherwise."""
+    """The ``optimized_attention_override``: PLADIS on the selected text attentions, pass-through otherwise."""
 
     def __init__(
         self,
@@ -187,68 +221,48 @@ class PladisJointAttention:
         return func(*args, **kwargs)
 
     def pladis(self, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
-        q, k, v = args[:3]
-        heads = args[3] if len(args) > 3 else kwargs["heads"]
-        mask = args[4] if len(args) > 4 else kwargs.get("mask")
-        skip_reshape = kwargs.get("skip_reshape", False)
-        skip_output_reshape = kwargs.get("skip_output_reshape", False)
-        q4, k4, v4 = (_heads_view(t, heads, skip_reshape) for t in (q, k, v))
-        batch, heads, length, dim = q4.shape
-        dim_value = v4.shape[-1]
-        if skip_output_reshape:
-            result = out4 = torch.empty(batch, heads, length, dim_value, dtype=v.dtype, device=v.device)
-        else:
-            result = torch.empty(batch, length, heads, dim_value, dtype=v.dtype, device=v.device)
-            out4 = result.transpose(1, 2)
-        bias = additive_mask(mask, q.dtype if q.dtype == torch.float64 else torch.float32)
+        a = AttentionArgs.read(args, kwargs)
+        result, out = a.empty_output()
+        bias = additive_mask(a.mask, compute_dtype(a.q.dtype))
         if call.cross:
-            pladis_attention_heads(q4, k4, v4, self.alpha, self.scale, out=out4, bias=bias)
-            return result if skip_output_reshape else result.view(batch, length, heads * dim_value)
-
-        dense_source: dict[str, Any] = {}
-        if self.previous is None and func.__name__ in PADDING_SAFE_BACKENDS:
-            if func.__name__ == "attention_pytorch" and dim == dim_value:
-                dense_source["attend_with_logsumexp"] = sdpa_with_logsumexp(q.device, additive_mask(mask, q.dtype))
-            if not dense_source.get("attend_with_logsumexp"):
-                rest = {
-                    n: a for n, a in kwargs.items() if n not in ("heads", "mask", "skip_reshape", "skip_output_reshape")
-                }
-
-                def attend(qp: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
-                    return func(qp, kp, vp, heads, mask=mask, skip_reshape=True, skip_output_reshape=True, **rest)
-
-                dense_source = {"attend": attend}
+            pladis_attention_heads(a.q, a.k, a.v, self.alpha, self.scale, out=out, bias=bias)
         else:
+            dense_source = self.dense_source(func, call, args, kwargs, a, bias)
+            pladis_joint_attention(
+                a.q, a.k, a.v, call.text, call.image, self.alpha, self.scale, bias=bias, out=out, **dense_source
+            )
+        return result
 
-            def attend_with_logsumexp(*_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-                dense = self.dense(func, args, kwargs)
-                dense4 = dense if skip_output_reshape else dense.view(batch, length, heads, dim_value).transpose(1, 2)
-                return dense4, logsumexp_over_keys(q4[:, :, call.image], k4, _rows(bias, call.image))
+    def dense_source(self, func, call: JointCall, args, kwargs, a: AttentionArgs, bias) -> dict[str, Any]:
+        """How pladis_joint_attention gets the dense output and each row's text mass (see the README):
+        the backend's log-sum-exp, an extra V column through the backend, or a separate log-sum-exp pass."""
+        if self.previous is None and func.__name__ in PADDING_SAFE_BACKENDS:
+            if func.__name__ == "attention_pytorch" and a.q.shape[-1] == a.v.shape[-1]:
+                kernel = sdpa_with_logsumexp(a.q.device, additive_mask(a.mask, a.q.dtype))
+                if kernel is not None:
+                    return {"attend_with_logsumexp": kernel}
+            rest = {
+                n: x for n, x in kwargs.items() if n not in ("heads", "mask", "skip_reshape", "skip_output_reshape")
+            }
 
-            dense_source = {"attend_with_logsumexp": _image_rows_logsumexp(attend_with_logsumexp, call.image, length)}
+            def attend(qp: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
+                return func(qp, kp, vp, a.heads, mask=a.mask, skip_reshape=True, skip_output_reshape=True, **rest)
 
-        pladis_joint_attention(
-            q4, k4, v4, call.text, call.image, self.alpha, self.scale, bias=bias, out=out4, **dense_source
-        )
-        return result if skip_output_reshape else result.view(batch, length, heads * dim_value)
+            return {"attend": attend}
+
+        def attend_with_logsumexp(*_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            # Only the image rows' log-sum-exp is read; the others stay 0.
+            logsumexp = torch.zeros(a.q.shape[:3], dtype=compute_dtype(a.q.dtype), device=a.q.device)
+            logsumexp[..., call.image] = logsumexp_over_keys(a.q[:, :, call.image], a.k, _rows(bias, call.image))
+            return a.heads_view_of_output(self.dense(func, args, kwargs)), logsumexp
+
+        return {"attend_with_logsumexp": attend_with_logsumexp}
 
 
 def _rows(bias: torch.Tensor | None, rows: slice) -> torch.Tensor | None:
     if bias is None or bias.shape[-2] == 1:
         return bias
     return bias[..., rows, :]
-
-
-def _image_rows_logsumexp(attend_with_logsumexp, image: slice, length: int):
-    """pladis_joint_attention reads the log-sum-exp of the image rows only; pad it to the sequence length."""
-
-    def call(q, k, v):
-        dense, image_logsumexp = attend_with_logsumexp(q, k, v)
-        logsumexp = image_logsumexp.new_zeros(*image_logsumexp.shape[:2], length)
-        logsumexp[..., image] = image_logsumexp
-        return dense, logsumexp
-
-    return call
 
 
 def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:

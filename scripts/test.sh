@@ -17,7 +17,7 @@ py=$venv/bin/python
 if ! "$py" -c "import torch" 2>/dev/null; then
   "$py" -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
 fi
-"$py" -m pip install -q -r requirements.txt pytest ruff
+"$py" -m pip install -q -r requirements.txt pytest ruff numpy
 "$py" -m ruff check .
 "$py" -m ruff format --check .
 "$py" -m pytest "$@"
