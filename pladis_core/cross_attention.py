@@ -98,10 +98,10 @@ def pladis_attention_heads(
 
     ``out`` (B, H, Nq, dv), any dtype and strides, receives PLADIS attention (or, with ``include_dense=False``,
     the correction λ·(entmax − softmax)·V), multiplied per query row by ``row_scale`` (B, H, Nq, 1) if given;
-    with ``accumulate`` it is added to ``out`` instead. ``total_logsumexp`` (B, H, Nq), the log-sum-exp of each
-    row's logits over a larger set of keys, makes the row scale the softmax mass of these keys in that set.
-    ``bias`` is an additive attention mask broadcastable to (B, H, Nq, Nk). ``key_repeats`` (B,) as in
-    ``pladis_attention``; None means no repetition.
+    with ``accumulate`` it is added to ``out`` instead. ``total_logsumexp`` (B, H, Nq) is each row's log-sum-exp
+    over a larger set of keys that contains these (joint attention): the dense weights are then those of the
+    larger softmax and entmax is scaled by these keys' share of it. ``bias`` is an additive attention mask
+    broadcastable to (B, H, Nq, Nk). ``key_repeats`` (B,) as in ``pladis_attention``; None means no repetition.
     """
     batch, heads, n_query, dim_head = q.shape
     n_key, dim_value = k.shape[2], v.shape[-1]
