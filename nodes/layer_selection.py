@@ -9,7 +9,8 @@ numbers and, after a dot, transformer indices; numbers are single values or incl
     "input, output"      every input and output block (the paper's default)
     "input 7-8, middle"  input blocks 7 and 8, and the middle block
     "output 0.0-4"       transformer indices 0 to 4 of output block 0
-    "double 0-9"         the first ten double blocks of a DiT
+    "input.0"            transformer index 0 of every input block
+    "double 0-9"         the first ten double blocks of a Flux-like DiT ("block 0-9" for Wan)
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from .cross_attention_patch import PladisCrossAttention
 from .layer_selection import Site
 from .step_range import SigmaRange
 
-UNET_PARTS = ("input", "middle", "output")
 DEFAULT_PARTS = ("input", "output")
 
 
