@@ -113,6 +113,16 @@ def _row_count_positive(t: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
     return torch.sign(t, out=scratch).sum(dim=-1, keepdim=True)
 
 
+def _bisect(x, beta: float, mass, lo, hi, steps: int, work: torch.Tensor) -> torch.Tensor:
+    """Halves [lo, hi] ``steps`` times around σ*, keeping Σ[x − lo]_+^β ≥ R; returns the lower bound."""
+    for _ in range(steps):
+        mid = (lo + hi) * 0.5
+        above = _row_sum(_power_(_positive_part(x, mid, work), beta)) >= mass
+        lo = torch.where(above, mid, lo)
+        hi = torch.where(above, hi, mid)
+    return lo
+
+
 def _exact_solve(x, row_max, beta: int, mass, out: torch.Tensor, scratch: torch.Tensor) -> None:
     """Writes [x − σ*]_+^β into ``out`` for β ∈ {1, 2}, σ* exact up to rounding.
 
@@ -120,11 +130,7 @@ def _exact_solve(x, row_max, beta: int, mass, out: torch.Tensor, scratch: torch.
     """
     lo = row_max - mass ** (1.0 / beta)
     hi = row_max - (mass / x.shape[-1]) ** (1.0 / beta)
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) * 0.5
-        above = _row_sum(_power_(_positive_part(x, mid, out), beta)) >= mass
-        lo = torch.where(above, mid, lo)
-        hi = torch.where(above, hi, mid)
+    lo = _bisect(x, beta, mass, lo, hi, BISECTION_STEPS, out)
     lo, wrong = _newton_with_exact_finish(x, lo, beta, mass, NEWTON_STEPS, out, scratch)
     if not bool(wrong.any()):
         return
@@ -200,10 +206,6 @@ def _bisection_solve(u: torch.Tensor, beta: float, mass, out: torch.Tensor) -> N
     mass_t = torch.as_tensor(mass, dtype=u.dtype, device=u.device)
     lo = (-(mass_t ** (1.0 / beta))).expand(*u.shape[:-1], 1)
     hi = (-((mass_t / n) ** (1.0 / beta))).expand(*u.shape[:-1], 1)
-    for _ in range(GENERAL_ALPHA_BISECTION_STEPS[u.dtype]):
-        mid = (lo + hi) * 0.5
-        above = _row_sum(_power_(_positive_part(u, mid, out), beta)) >= mass
-        lo = torch.where(above, mid, lo)
-        hi = torch.where(above, hi, mid)
+    lo = _bisect(u, beta, mass, lo, hi, GENERAL_ALPHA_BISECTION_STEPS[u.dtype], out)
     result = _power_(_positive_part(u, lo, out), beta)
     result.mul_(mass / _row_sum(result).clamp(min=torch.finfo(u.dtype).tiny))
