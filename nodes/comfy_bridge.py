@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -33,6 +34,19 @@ def add_apply_model_wrapper(model_patcher: Any, key: str, wrapper: Any) -> None:
 
     if not model_patcher.get_wrappers(WrappersMP.APPLY_MODEL, key):
         model_patcher.add_wrapper_with_key(WrappersMP.APPLY_MODEL, key, wrapper)
+
+
+def call_apply_model(executor: Any, args: tuple, kwargs: dict, change: Callable[[dict], dict | None]) -> Any:
+    """Calls an APPLY_MODEL ``executor(x, t, c_concat, c_crossattn, control, transformer_options, **kw)`` with
+    the transformer options ``change`` returns for them (positional or keyword; None keeps them as they are)."""
+    in_kwargs = isinstance(kwargs.get("transformer_options"), dict)
+    options = kwargs["transformer_options"] if in_kwargs else (args[5] if len(args) > 5 else None)
+    changed = change(options) if isinstance(options, dict) else None
+    if changed is not None and in_kwargs:
+        kwargs = {**kwargs, "transformer_options": changed}
+    elif changed is not None:
+        args = (*args[:5], changed, *args[6:])
+    return executor(*args, **kwargs)
 
 
 def require_attention_override() -> None:

@@ -35,6 +35,7 @@ from .step_range import SigmaRange
 logger = logging.getLogger(__name__)
 
 FORWARD_KEY = "pladis_joint_forward"
+_warned: dict[str, bool] = {}  # families already warned about, so that the log says it once
 # ComfyUI backends verified to accept q/k/v padded to another head dim (the text-mass column rides along).
 PADDING_SAFE_BACKENDS = frozenset({"attention_basic", "attention_sub_quad", "attention_split", "attention_pytorch"})
 
@@ -266,27 +267,19 @@ def _rows(bias: torch.Tensor | None, rows: slice) -> torch.Tensor | None:
 
 
 def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
-    """APPLY_MODEL wrapper: ``apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kw)``."""
+    """APPLY_MODEL wrapper: adds a fresh ``JointForward`` for this model call to its transformer options."""
     diffusion_model = executor.class_obj.diffusion_model
     family = family_of(diffusion_model)
-    options_in_kwargs = isinstance(kwargs.get("transformer_options"), dict)
-    options = kwargs["transformer_options"] if options_in_kwargs else (args[5] if len(args) > 5 else None)
-    if family is None or not isinstance(options, dict):
+    if family is None:
         return executor(*args, **kwargs)
-    x = args[0]
     context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
     forward = JointForward(
         family,
         block_sites(diffusion_model, family),
         text_tokens=0 if context is None else context.shape[1],
-        image_tokens=image_token_count(x, diffusion_model.patch_size),
+        image_tokens=image_token_count(args[0], diffusion_model.patch_size),
     )
-    options = {**options, FORWARD_KEY: forward}
-    if options_in_kwargs:
-        kwargs["transformer_options"] = options
-    else:
-        args = (*args[:5], options, *args[6:])
-    out = executor(*args, **kwargs)
+    out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: {**options, FORWARD_KEY: forward})
     if forward.attention_calls and not forward.joint_calls and not _warned.get(family.name):
         _warned[family.name] = True
         logger.warning(
@@ -297,9 +290,6 @@ def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
             forward.image_tokens,
         )
     return out
-
-
-_warned: dict[str, bool] = {}
 
 
 def patch_joint_attention(

@@ -72,9 +72,5 @@ def adopt_late_patches(transformer_options: dict) -> dict:
 
 
 def adopt_late_patches_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
-    """APPLY_MODEL wrapper: ``apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kw)``."""
-    if isinstance(kwargs.get("transformer_options"), dict):
-        kwargs["transformer_options"] = adopt_late_patches(kwargs["transformer_options"])
-    elif len(args) > 5 and isinstance(args[5], dict):
-        args = (*args[:5], adopt_late_patches(args[5]), *args[6:])
-    return executor(*args, **kwargs)
+    """APPLY_MODEL wrapper: runs the model with ``adopt_late_patches`` applied to its transformer options."""
+    return comfy_bridge.call_apply_model(executor, args, kwargs, adopt_late_patches)
