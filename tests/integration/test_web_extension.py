@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from comfyui import COMFYUI_PATH, comfyui_python, requires_comfyui
 from comfyui_server import comfyui_server
+from web_presets import load_presets
 from workflow_tools import FRONTEND_ONLY_TYPES, SCHEMAS, load_workflows
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -152,6 +153,11 @@ def test_preset_fills_the_widgets_and_is_not_saved(page):
     load(page, tiny_graph(2.0))
     before = node_state(page)
     assert {"preset", "pladis_report"} <= set(before["values"])
+    choices = page.evaluate(
+        """() => window.app.graph._nodes.find(n => n.comfyClass === "PLADISModelPatch")
+                     .widgets.find(w => w.name === "preset").options.values"""
+    )
+    assert choices == ["custom (keep my values)", *load_presets()]
     page.evaluate(
         """() => { const n = window.app.graph._nodes.find(n => n.comfyClass === "PLADISModelPatch");
                    const w = n.widgets.find(w => w.name === "preset");
