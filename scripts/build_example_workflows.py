@@ -68,6 +68,35 @@ Replace example.png with your image; Canny makes the edge map the ControlNet fol
 
 Settings: PLADIS alpha 1.5, scale 2.0; ControlNet strength 0.8."""
 
+VIDEO_PROMPT = (
+    "a red paper boat drifts down a narrow rain-soaked street, the camera follows it slowly at water level, "
+    "neon shop signs reflect in the puddles, cinematic"
+)
+# Wan's own negative prompt, as the official Wan 2.2 templates use it.
+WAN_NEGATIVE = (
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，JPEG压缩残留，丑陋的，"
+    "残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，"
+    "三条腿，背景人很多，倒着走"
+)
+
+NEW_FAMILY_NOTE = "\n\n".join(
+    (
+        "PLADIS Model Patch — {model}",
+        "{how}",
+        "Order: {order}.{why}",
+        "Settings: alpha 1.5, scale 1.5, steps 0–100 %, layers = default. Not in the paper: our extension of the "
+        "method to this model family ({source}); 1.0–2.0 is the range to explore.",
+        "{sampling}",
+        'Graph and file names as in ComfyUI\'s official "{template}" template ({template_file}).',
+    )
+)
+
+JOINT = (
+    "Text and image tokens attend jointly here; PLADIS changes only how image tokens attend to the text tokens, "
+    "keeping the share of attention each image token gives to the text."
+)
+CROSS = "This model has true text cross-attention: PLADIS replaces it in every block; self-attention is untouched."
+
 
 class Graph:
     def __init__(self) -> None:
@@ -269,6 +298,215 @@ def sdxl_controlnet() -> dict:
     return g.to_workflow()
 
 
+def new_family_note(graph: Graph, pos, size=(760, 330), **fields) -> dict:
+    why = " PLADIS comes after the model-sampling node, so that its step range is read on the shifted schedule."
+    text = NEW_FAMILY_NOTE.format(why=why if "ModelSampling" in fields["order"] else "", **fields)
+    return graph.note(text, pos, size=size)
+
+
+def custom_sampler(graph: Graph, guider: dict, sigmas: dict, latent: dict, vae: tuple, pos, sampler: str = "euler"):
+    """RandomNoise + KSamplerSelect + SamplerCustomAdvanced -> VAEDecode; returns the decode node."""
+    x, y = pos
+    noise = graph.add("RandomNoise", (x, y), [SEED, "fixed"], size=(300, 82))
+    select = graph.add("KSamplerSelect", (x, y + 130), [sampler], size=(300, 60))
+    sample = graph.add("SamplerCustomAdvanced", (x + 340, y), size=(270, 330))
+    decode = graph.add("VAEDecode", (x + 650, y), size=(210, 50))
+    graph.connect(noise, "NOISE", sample, "noise")
+    graph.connect(guider, "GUIDER", sample, "guider")
+    graph.connect(select, "SAMPLER", sample, "sampler")
+    graph.connect(sigmas, "SIGMAS", sample, "sigmas")
+    graph.connect(latent, "LATENT", sample, "latent_image")
+    graph.connect(sample, "output", decode, "samples")
+    graph.connect(*vae, decode, "vae")
+    return decode
+
+
+def save_video(graph: Graph, decode: dict, fps: float, prefix: str, pos) -> None:
+    create = graph.add("CreateVideo", pos, [fps, 8], size=(270, 80))
+    # format, format.codec, and the hidden top-level codec that v0.33 keeps for older workflows
+    save = graph.add("SaveVideo", (pos[0] + 310, pos[1]), [prefix, "auto", "auto", "auto"], size=(420, 420))
+    graph.connect(decode, "IMAGE", create, "images")
+    graph.connect(create, "VIDEO", save, "video")
+
+
+def z_image_turbo() -> dict:
+    """Follows the official "Text to Image (Z-Image-Turbo)" template (image_z_image_turbo.json)."""
+    g = Graph()
+    unet = g.add("UNETLoader", (0, 40), ["z_image_turbo_bf16.safetensors", "default"], size=(330, 110))
+    clip = g.add("CLIPLoader", (0, 190), ["qwen_3_4b.safetensors", "lumina2", "default"], size=(330, 110))
+    vae = g.add("VAELoader", (0, 340), ["ae.safetensors"], size=(330, 60))
+    positive = g.add("CLIPTextEncode", (380, 40), [PROMPT], size=(400, 170), title="Prompt")
+    negative = g.add("ConditioningZeroOut", (380, 250), size=(260, 30))
+    latent = g.add("EmptySD3LatentImage", (380, 330), [1024, 1024, 1], size=(320, 110))
+    shift = g.add("ModelSamplingAuraFlow", (820, 40), [3.0], size=(300, 60))
+    pladis = pladis_node(g, (820, 140), scale=1.5)
+    g.connect(clip, "CLIP", positive, "clip")
+    g.connect(positive, "CONDITIONING", negative, "conditioning")
+    g.connect(unet, "MODEL", shift, "model")
+    g.connect(shift, "MODEL", pladis, "model")
+    common = (conditioning(positive), conditioning(negative), (latent, "LATENT"), (vae, "VAE"))
+    sampler_chain(g, (pladis, "MODEL"), *common, (1200, 40), 8, 1.0, "res_multistep", "simple", "PLADIS_z_image")
+    new_family_note(
+        g, (0, 560), model="Z-Image Turbo, 8 steps, CFG 1", how=JOINT + " Z-Image pads the caption with filler "
+        "tokens; those are not text and keep their dense weights.",
+        order="UNETLoader -> ModelSamplingAuraFlow -> PLADIS Model Patch -> KSampler",
+        source="Z-Image is guidance-distilled: at CFG 1 the negative prompt does nothing, PLADIS still acts",
+        sampling="Sampler res_multistep / simple, 8 steps, CFG 1.0, shift 3, as the official template.",
+        template="Text to Image (Z-Image-Turbo)", template_file="image_z_image_turbo.json",
+    )  # fmt: skip
+    return g.to_workflow()
+
+
+def flux2_klein() -> dict:
+    """Follows the distilled subgraph of the official "Text to Image (Flux.2 Klein 4B)" template
+    (image_flux2_klein_text_to_image.json)."""
+    g = Graph()
+    unet = g.add("UNETLoader", (0, 40), ["flux-2-klein-4b.safetensors", "default"], size=(330, 110))
+    clip = g.add("CLIPLoader", (0, 190), ["qwen_3_4b.safetensors", "flux2", "default"], size=(330, 110))
+    vae = g.add("VAELoader", (0, 340), ["flux2-vae.safetensors"], size=(330, 60))
+    positive = g.add("CLIPTextEncode", (380, 40), [PROMPT], size=(400, 170), title="Prompt")
+    negative = g.add("ConditioningZeroOut", (380, 250), size=(260, 30))
+    latent = g.add("EmptyFlux2LatentImage", (380, 330), [1024, 1024, 1], size=(320, 110))
+    sigmas = g.add("Flux2Scheduler", (380, 480), [4, 1024, 1024], size=(320, 110))
+    pladis = pladis_node(g, (820, 40), scale=1.5)
+    guider = g.add("CFGGuider", (820, 480), [1.0], size=(300, 100))
+    g.connect(clip, "CLIP", positive, "clip")
+    g.connect(positive, "CONDITIONING", negative, "conditioning")
+    g.connect(unet, "MODEL", pladis, "model")
+    g.connect(pladis, "MODEL", guider, "model")
+    g.connect(positive, "CONDITIONING", guider, "positive")
+    g.connect(negative, "CONDITIONING", guider, "negative")
+    decode = custom_sampler(g, guider, sigmas, latent, (vae, "VAE"), (1160, 40))
+    save = g.add("SaveImage", (1160, 420), ["PLADIS_flux2_klein"], size=(380, 420))
+    g.connect(decode, "IMAGE", save, "images")
+    new_family_note(
+        g, (0, 640), model="Flux.2 Klein 4B (distilled), 4 steps, CFG 1", how=JOINT + " ComfyUI left-pads "
+        "Flux.2's text with zero tokens; those are filler, not text.",
+        order="UNETLoader -> PLADIS Model Patch -> CFGGuider -> SamplerCustomAdvanced",
+        source="the PLADIS authors' follow-up (arXiv 2603.02531) applies a related sparse-vs-dense extrapolation "
+        "to FLUX.2; its values are not PLADIS's λ",
+        sampling="Flux2Scheduler 4 steps, euler, CFG 1.0 with a zeroed negative, as the official template.",
+        template="Text to Image (Flux.2 Klein 4B Distilled)", template_file="image_flux2_klein_text_to_image.json",
+    )  # fmt: skip
+    return g.to_workflow()
+
+
+def qwen_image() -> dict:
+    """Follows the official "Text to Image (Qwen-Image)" template (image_qwen_image.json), without its optional
+    Lightning LoRA."""
+    g = Graph()
+    unet = g.add("UNETLoader", (0, 40), ["qwen_image_fp8_e4m3fn.safetensors", "default"], size=(330, 110))
+    clip = g.add("CLIPLoader", (0, 190), ["qwen_2.5_vl_7b_fp8_scaled.safetensors", "qwen_image", "default"])
+    vae = g.add("VAELoader", (0, 340), ["qwen_image_vae.safetensors"], size=(330, 60))
+    positive = g.add("CLIPTextEncode", (380, 40), [PROMPT], size=(400, 170), title="Positive prompt")
+    negative = g.add("CLIPTextEncode", (380, 250), [""], size=(400, 100), title="Negative prompt")
+    latent = g.add("EmptySD3LatentImage", (380, 400), [1328, 1328, 1], size=(320, 110))
+    shift = g.add("ModelSamplingAuraFlow", (820, 40), [3.1], size=(300, 60))
+    pladis = pladis_node(g, (820, 140), scale=1.5)
+    g.connect(clip, "CLIP", positive, "clip")
+    g.connect(clip, "CLIP", negative, "clip")
+    g.connect(unet, "MODEL", shift, "model")
+    g.connect(shift, "MODEL", pladis, "model")
+    common = (conditioning(positive), conditioning(negative), (latent, "LATENT"), (vae, "VAE"))
+    sampler_chain(g, (pladis, "MODEL"), *common, (1200, 40), 20, 4.0, "euler", "simple", "PLADIS_qwen_image")
+    new_family_note(
+        g, (0, 560), model="Qwen-Image", how=JOINT,
+        order="UNETLoader -> ModelSamplingAuraFlow -> PLADIS Model Patch -> KSampler",
+        source="the PLADIS authors' follow-up (arXiv 2603.02531) applies a related sparse-vs-dense extrapolation "
+        "to Qwen-Image; its values are not PLADIS's λ",
+        sampling="Sampler euler / simple, 20 steps, CFG 4.0, shift 3.1, 1328x1328, as the official template.",
+        template="Text to Image (Qwen-Image)", template_file="image_qwen_image.json",
+    )  # fmt: skip
+    return g.to_workflow()
+
+
+def wan22_t2v() -> dict:
+    """Follows the official "Text to Video (Wan 2.2)" 14B template (video_wan2_2_14B_t2v.json), without its
+    optional 4-step LoRAs: a high-noise and a low-noise expert share the 20 steps."""
+    g = Graph()
+    clip = g.add("CLIPLoader", (0, 340), ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "wan", "default"])
+    vae = g.add("VAELoader", (0, 500), ["wan_2.1_vae.safetensors"], size=(330, 60))
+    positive = g.add("CLIPTextEncode", (380, 340), [VIDEO_PROMPT], size=(400, 170), title="Positive prompt")
+    negative = g.add("CLIPTextEncode", (380, 550), [WAN_NEGATIVE], size=(400, 150), title="Negative prompt")
+    latent = g.add("EmptyHunyuanLatentVideo", (380, 740), [640, 640, 81, 1], size=(320, 130))
+    g.connect(clip, "CLIP", positive, "clip")
+    g.connect(clip, "CLIP", negative, "clip")
+    samplers = []
+    for row, expert in enumerate(("high", "low")):
+        first = row == 0
+        name = f"wan2.2_t2v_{expert}_noise_14B_fp8_scaled.safetensors"
+        unet = g.add("UNETLoader", (0, 40 + row * 150), [name, "default"], size=(330, 110))
+        shift = g.add("ModelSamplingSD3", (820, 40 + row * 520), [5.0], size=(300, 60))
+        pladis = pladis_node(g, (820, 140 + row * 520), scale=1.5)
+        widgets = (
+            ["enable", SEED, "fixed", 20, 3.5, "euler", "simple", 0, 10, "enable"]
+            if first
+            else ["disable", 0, "fixed", 20, 3.5, "euler", "simple", 10, 10000, "disable"]
+        )
+        sampler = g.add("KSamplerAdvanced", (1200, 40 + row * 520), widgets, size=(320, 330))
+        g.connect(unet, "MODEL", shift, "model")
+        g.connect(shift, "MODEL", pladis, "model")
+        g.connect(pladis, "MODEL", sampler, "model")
+        g.connect(positive, "CONDITIONING", sampler, "positive")
+        g.connect(negative, "CONDITIONING", sampler, "negative")
+        g.connect(*(samplers[-1] if samplers else (latent, "LATENT")), sampler, "latent_image")
+        samplers.append((sampler, "LATENT"))
+    decode = g.add("VAEDecode", (1560, 560), size=(210, 50))
+    g.connect(*samplers[-1], decode, "samples")
+    g.connect(vae, "VAE", decode, "vae")
+    save_video(g, decode, 16, "video/PLADIS_wan22", (1560, 660))
+    new_family_note(
+        g, (0, 920), model="Wan 2.2 14B, text to video", how=CROSS + " Both experts get the same PLADIS settings.",
+        order="UNETLoader -> ModelSamplingSD3 -> PLADIS Model Patch -> KSamplerAdvanced, once per expert",
+        source="the paper tried image models only",
+        sampling="Each expert: euler / simple, 20 steps in all (high noise 0-10, low noise 10-20), CFG 3.5, shift 5; "
+        "640x640, 81 frames at 16 fps, as the official template.",
+        template="Text to Video (Wan 2.2)", template_file="video_wan2_2_14B_t2v.json",
+    )  # fmt: skip
+    return g.to_workflow()
+
+
+def hunyuan_video_15() -> dict:
+    """Follows the official HunyuanVideo 1.5 720p text-to-video template (video_hunyuan_video_1.5_720p_t2v.json),
+    without its optional EasyCache and super-resolution stages."""
+    g = Graph()
+    unet = g.add("UNETLoader", (0, 40), ["hunyuanvideo1.5_720p_t2v_fp16.safetensors", "default"], size=(330, 110))
+    clip = g.add(
+        "DualCLIPLoader",
+        (0, 190),
+        ["qwen_2.5_vl_7b_fp8_scaled.safetensors", "byt5_small_glyphxl_fp16.safetensors", "hunyuan_video_15", "default"],
+        size=(330, 150),
+    )
+    vae = g.add("VAELoader", (0, 380), ["hunyuanvideo15_vae_fp16.safetensors"], size=(330, 60))
+    positive = g.add("CLIPTextEncode", (380, 40), [VIDEO_PROMPT], size=(400, 170), title="Positive prompt")
+    negative = g.add("CLIPTextEncode", (380, 250), [""], size=(400, 100), title="Negative prompt")
+    latent = g.add("EmptyHunyuanVideo15Latent", (380, 400), [1280, 720, 121, 1], size=(320, 130))
+    shift = g.add("ModelSamplingSD3", (820, 40), [7.0], size=(300, 60))
+    pladis = pladis_node(g, (820, 140), scale=1.5)
+    guider = g.add("CFGGuider", (820, 480), [6.0], size=(300, 100))
+    sigmas = g.add("BasicScheduler", (820, 620), ["simple", 20, 1.0], size=(300, 110))
+    g.connect(clip, "CLIP", positive, "clip")
+    g.connect(clip, "CLIP", negative, "clip")
+    g.connect(unet, "MODEL", shift, "model")
+    g.connect(shift, "MODEL", pladis, "model")
+    g.connect(pladis, "MODEL", guider, "model")
+    g.connect(positive, "CONDITIONING", guider, "positive")
+    g.connect(negative, "CONDITIONING", guider, "negative")
+    g.connect(unet, "MODEL", sigmas, "model")  # as in the template: the schedule of the unshifted model
+    decode = custom_sampler(g, guider, sigmas, latent, (vae, "VAE"), (1160, 40))
+    save_video(g, decode, 24, "video/PLADIS_hunyuan_video_1.5", (1160, 420))
+    new_family_note(
+        g, (0, 780), model="HunyuanVideo 1.5 720p, text to video", how=JOINT + " Vision-encoder tokens, where "
+        "present, are not text.",
+        order="UNETLoader -> ModelSamplingSD3 -> PLADIS Model Patch -> CFGGuider -> SamplerCustomAdvanced",
+        source="the paper tried image models only",
+        sampling="euler, simple schedule, 20 steps, CFG 6, shift 7; 1280x720, 121 frames at 24 fps, as the "
+        "official template.",
+        template="HunyuanVideo 1.5 720p text to video", template_file="video_hunyuan_video_1.5_720p_t2v.json",
+    )  # fmt: skip
+    return g.to_workflow()
+
+
 WORKFLOW_BUILDERS = {
     "PLADIS - SDXL on vs off (same seed)": sdxl_ab,
     "PLADIS - SDXL-Lightning 4 steps CFG 1": sdxl_lightning,
@@ -276,6 +514,11 @@ WORKFLOW_BUILDERS = {
     "PLADIS - Flux schnell": lambda: flux("schnell"),
     "PLADIS - SDXL with PAG": sdxl_pag,
     "PLADIS - SDXL with ControlNet": sdxl_controlnet,
+    "PLADIS - Z-Image Turbo 8 steps CFG 1": z_image_turbo,
+    "PLADIS - Flux.2 Klein 4B 4 steps CFG 1": flux2_klein,
+    "PLADIS - Qwen-Image": qwen_image,
+    "PLADIS - Wan 2.2 14B text to video": wan22_t2v,
+    "PLADIS - HunyuanVideo 1.5 720p text to video": hunyuan_video_15,
 }
 
 

@@ -3,7 +3,9 @@
 The widget rules follow ComfyUI's front end: every input whose type has a widget (INT, FLOAT, STRING, BOOLEAN,
 COMBO) and that is not linked takes the next value of ``widgets_values`` in the schema's input order (required,
 then optional); an input with ``control_after_generate`` is followed by its control value ("fixed",
-"randomize", …); an ``image_upload`` combo is followed by the upload button's value.
+"randomize", …); an ``image_upload`` combo is followed by the upload button's value; a dynamic combo (v0.33's
+``COMFY_DYNAMICCOMBO_V3``) is followed by the widgets of the option its value selects, which the API prompt names
+``<combo>.<input>`` (an input marked ``hidden`` still has its widget, only not shown).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ WORKFLOWS = ROOT / "example_workflows"
 SCHEMAS = ROOT / "tests" / "workflows" / "node_schemas.json"
 
 FRONTEND_ONLY_TYPES = frozenset({"Note", "MarkdownNote", "Reroute", "PrimitiveNode"})
-WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO})
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
 
 
@@ -41,19 +44,38 @@ def input_specs(schema: dict) -> list[tuple[str, str, dict, list | None]]:
                 specs.append((name, "COMBO", options, kind))
             elif kind == "COMBO":
                 specs.append((name, "COMBO", options, options.get("options", [])))
+            elif kind == DYNAMIC_COMBO:
+                specs.append((name, DYNAMIC_COMBO, options, [option["key"] for option in options["options"]]))
             else:
                 specs.append((name, kind, options, None))
     return specs
 
 
-def widget_inputs(schema: dict, linked: set[str]) -> list[tuple[str, str, dict, list | None, int]]:
-    """The widget inputs in widgets_values order, each with how many extra front-end values follow it."""
+WidgetInput = tuple[str, str, dict, list | None, int]
+
+
+def widget_inputs(schema: dict, linked: set[str], values: list | None = None) -> list[WidgetInput]:
+    """The widget inputs in widgets_values order, each with how many extra front-end values follow it. A dynamic
+    combo is followed by the widgets of the option that its value in ``values`` selects."""
     widgets = []
-    for name, kind, options, values in input_specs(schema):
-        if kind not in WIDGET_TYPES or options.get("forceInput") or name in linked:
-            continue
-        extra = int(bool(options.get("control_after_generate"))) + int(bool(options.get("image_upload")))
-        widgets.append((name, kind, options, values, extra))
+    values = values or []
+
+    def walk(inputs: dict, prefix: str, position: int) -> int:
+        for name, kind, options, combo in input_specs(inputs):
+            name = prefix + name
+            if kind not in WIDGET_TYPES or options.get("forceInput") or name in linked:
+                continue
+            extra = int(bool(options.get("control_after_generate"))) + int(bool(options.get("image_upload")))
+            widgets.append((name, kind, options, combo, extra))
+            value = values[position] if position < len(values) else None
+            position += 1 + extra
+            if kind == DYNAMIC_COMBO:
+                selected = next((o for o in options["options"] if o["key"] == value), None)
+                if selected is not None:
+                    position = walk({"input": selected["inputs"]}, name + ".", position)
+        return position
+
+    walk(schema, "", 0)
     return widgets
 
 
@@ -62,7 +84,7 @@ def widget_values(node: dict, schema: dict) -> dict[str, Any]:
     linked = {i["name"] for i in node.get("inputs", []) if i.get("link") is not None}
     values = list(node.get("widgets_values") or [])
     mapped, position = {}, 0
-    for name, _, _, _, extra in widget_inputs(schema, linked):
+    for name, _, _, _, extra in widget_inputs(schema, linked, values):
         if position >= len(values):
             break
         mapped[name] = values[position]
@@ -71,7 +93,7 @@ def widget_values(node: dict, schema: dict) -> dict[str, Any]:
 
 
 def check_widget_value(name: str, kind: str, options: dict, values: list | None, value: Any) -> str | None:
-    if kind == "COMBO":
+    if kind in ("COMBO", DYNAMIC_COMBO):
         return None if value in values else f"{name}={value!r} is not one of {values}"
     if kind in ("INT", "FLOAT"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -88,9 +110,12 @@ def check_widget_value(name: str, kind: str, options: dict, values: list | None,
     return None
 
 
-def validate_workflow(workflow: dict, schemas: dict) -> list[str]:
+def validate_workflow(workflow: dict, schemas: dict, *, extra_values_ok: bool = False) -> list[str]:
     """Every problem found: unknown node types, widget values invalid for their inputs, links between
-    mismatched types, required inputs left unconnected, widgets_values of the wrong length."""
+    mismatched types, required inputs left unconnected, widgets_values of the wrong length.
+
+    ``extra_values_ok``: values beyond a node's widgets are not a problem. They are what a workflow saved by a
+    newer ComfyUI holds for inputs an older one lacks (its front end leaves them unused)."""
     problems = []
     nodes = {node["id"]: node for node in workflow["nodes"]}
     for node in workflow["nodes"]:
@@ -102,10 +127,10 @@ def validate_workflow(workflow: dict, schemas: dict) -> list[str]:
             problems.append(f"{where}: unknown node type")
             continue
         linked = {i["name"] for i in node.get("inputs", []) if i.get("link") is not None}
-        widgets = widget_inputs(schema, linked)
+        widgets = widget_inputs(schema, linked, list(node.get("widgets_values") or []))
         expected_length = sum(1 + extra for *_, extra in widgets)
         length = len(node.get("widgets_values") or [])
-        if length != expected_length:
+        if length < expected_length or length > expected_length and not extra_values_ok:
             problems.append(f"{where}: {length} widget values, expected {expected_length}")
         values = widget_values(node, schema)
         for name, kind, options, combo, _ in widgets:

@@ -8,19 +8,21 @@ const NODE = "PLADISModelPatch";
 const CUSTOM = "custom (keep my values)";
 
 // Starting points: the paper's setting where it measured one (SD1.5, SDXL, the distilled SDXL models), a milder
-// scale elsewhere (the paper's per-model values for Flux are not published in what could be read).
+// scale elsewhere (the paper's per-model values for Flux are not published in what could be read; the DiT and video
+// families after Flux are not in the paper at all: our extension of the method). Written as JSON, so that the tests
+// can read the list (tests/web_presets.py).
+// prettier-ignore
 export const PRESETS = {
-  "SD1.5 / SDXL with CFG (paper: α 1.5, λ 2)": { alpha: 1.5, scale: 2.0, start_percent: 0.0, end_percent: 1.0 },
-  "SDXL Lightning / Turbo / DMD2 / Hyper, CFG 1 (paper: λ 2)": {
-    alpha: 1.5,
-    scale: 2.0,
-    start_percent: 0.0,
-    end_percent: 1.0,
-  },
-  "Sparser: sparsemax (α 2, λ 2)": { alpha: 2.0, scale: 2.0, start_percent: 0.0, end_percent: 1.0 },
-  "Flux dev / schnell, Chroma (start: λ 1.5)": { alpha: 1.5, scale: 1.5, start_percent: 0.0, end_percent: 1.0 },
-  "SD3 / Qwen-Image / Wan (start: λ 1.5)": { alpha: 1.5, scale: 1.5, start_percent: 0.0, end_percent: 1.0 },
-  "Gentle (λ 1, e.g. tag-based anime SDXL)": { alpha: 1.5, scale: 1.0, start_percent: 0.0, end_percent: 1.0 },
+  "SD1.5 / SDXL with CFG (paper: α 1.5, λ 2)": {"alpha": 1.5, "scale": 2.0, "start_percent": 0.0, "end_percent": 1.0},
+  "SDXL Lightning / Turbo / DMD2 / Hyper, CFG 1 (paper: λ 2)": {"alpha": 1.5, "scale": 2.0, "start_percent": 0.0, "end_percent": 1.0},
+  "Sparser: sparsemax (α 2, λ 2)": {"alpha": 2.0, "scale": 2.0, "start_percent": 0.0, "end_percent": 1.0},
+  "Flux dev / schnell / Kontext, Chroma (start: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Flux.2 dev / Klein, LongCat-Image (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Z-Image Turbo, Lumina 2 (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Qwen-Image, SD3, HiDream, AuraFlow (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "HunyuanVideo 1.5, HunyuanImage 2.1 (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Wan 2.x, LTX-2, Kandinsky 5, Cosmos (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Gentle (λ 1, e.g. tag-based anime SDXL)": {"alpha": 1.5, "scale": 1.0, "start_percent": 0.0, "end_percent": 1.0}
 };
 
 const WARNING_COLORS = { color: "#722", bgcolor: "#533" };

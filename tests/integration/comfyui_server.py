@@ -22,9 +22,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PLACEHOLDER_MODELS = {
     "checkpoints": ["sd_xl_base_1.0.safetensors", "sdxl_lightning_4step.safetensors"],
-    "diffusion_models": ["flux1-dev.safetensors", "flux1-schnell.safetensors"],
-    "text_encoders": ["clip_l.safetensors", "t5xxl_fp16.safetensors"],
-    "vae": ["ae.safetensors"],
+    "diffusion_models": [
+        "flux1-dev.safetensors",
+        "flux1-schnell.safetensors",
+        "flux-2-klein-4b.safetensors",
+        "z_image_turbo_bf16.safetensors",
+        "qwen_image_fp8_e4m3fn.safetensors",
+        "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors",
+        "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors",
+        "hunyuanvideo1.5_720p_t2v_fp16.safetensors",
+    ],
+    "text_encoders": [
+        "clip_l.safetensors",
+        "t5xxl_fp16.safetensors",
+        "qwen_3_4b.safetensors",
+        "qwen_2.5_vl_7b_fp8_scaled.safetensors",
+        "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+        "byt5_small_glyphxl_fp16.safetensors",
+    ],
+    "vae": [
+        "ae.safetensors",
+        "flux2-vae.safetensors",
+        "qwen_image_vae.safetensors",
+        "wan_2.1_vae.safetensors",
+        "hunyuanvideo15_vae_fp16.safetensors",
+    ],
     "controlnet": ["controlnet-canny-sdxl-1.0.safetensors"],
 }
 

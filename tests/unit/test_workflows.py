@@ -6,16 +6,42 @@ Regenerate the schemas with scripts/record_node_schemas.py when a workflow start
 import copy
 
 import pytest
+from integration.comfyui_server import PLACEHOLDER_MODELS
 from pack import NODE_INPUTS
 from workflow_tools import SCHEMAS, load_schemas, load_workflows, to_api_prompt, validate_workflow
 
 WORKFLOWS = load_workflows()
 NODES = load_schemas()
+SAMPLERS = ("KSampler", "KSamplerAdvanced", "CFGGuider", "BasicGuider")
+# (steps, cfg) of every sampler, as the official ComfyUI templates for these models run them.
+SAMPLING = {
+    "SDXL-Lightning 4 steps CFG 1": [(4, 1.0)],
+    "Flux dev": [(20, 1.0)],
+    "Flux schnell": [(4, 1.0)],
+    "Z-Image Turbo 8 steps CFG 1": [(8, 1.0)],
+    "Flux.2 Klein 4B 4 steps CFG 1": [(4, 1.0)],
+    "Qwen-Image": [(20, 4.0)],
+    "Wan 2.2 14B text to video": [(20, 3.5), (20, 3.5)],
+    "HunyuanVideo 1.5 720p text to video": [(20, 6.0)],
+}
+# Where ComfyUI's loaders look for the files they name: the folders of the live server's placeholder models.
+LOADER_FOLDERS = {
+    "CheckpointLoaderSimple": "checkpoints",
+    "UNETLoader": "diffusion_models",
+    "CLIPLoader": "text_encoders",
+    "DualCLIPLoader": "text_encoders",
+    "VAELoader": "vae",
+    "ControlNetLoader": "controlnet",
+}
 
 
 def test_the_promised_workflows_are_shipped():
     names = " | ".join(WORKFLOWS)
-    for expected in ("SDXL on vs off", "SDXL-Lightning 4 steps CFG 1", "Flux dev", "Flux schnell", "PAG", "ControlNet"):
+    for expected in (
+        "SDXL on vs off", "SDXL-Lightning 4 steps CFG 1", "Flux dev", "Flux schnell", "PAG", "ControlNet",
+        "Z-Image Turbo 8 steps CFG 1", "Flux.2 Klein", "Qwen-Image", "Wan 2.2 14B text to video",
+        "HunyuanVideo 1.5 720p text to video",
+    ):  # fmt: skip
         assert expected in names
     assert SCHEMAS.exists()
 
@@ -30,13 +56,49 @@ def test_workflow_uses_pladis_and_explains_its_settings(name):
     workflow = WORKFLOWS[name]
     assert workflow["version"] == 0.4 and workflow["last_node_id"] == max(n["id"] for n in workflow["nodes"])
     types = [node["type"] for node in workflow["nodes"]]
-    assert types.count("PLADISModelPatch") == 1 and "Note" in types
+    # One PLADIS node per diffusion model: Wan 2.2 14B has two experts.
+    assert types.count("PLADISModelPatch") == types.count("UNETLoader") + types.count("CheckpointLoaderSimple")
+    assert "Note" in types
     note = next(n for n in workflow["nodes"] if n["type"] == "Note")["widgets_values"][0]
     assert "scale" in note and "alpha" in note
     prompt = to_api_prompt(workflow, NODES)
-    pladis = next(node for node in prompt.values() if node["class_type"] == "PLADISModelPatch")
-    assert set(pladis["inputs"]) == set(NODE_INPUTS)
+    for pladis in (node for node in prompt.values() if node["class_type"] == "PLADISModelPatch"):
+        assert set(pladis["inputs"]) == set(NODE_INPUTS)
     assert all(node["class_type"] != "Note" for node in prompt.values())
+
+
+def _model_source_chain(prompt: dict, node_id: str) -> list[str]:
+    """The node types a node's model input comes through, nearest first, back to the loader."""
+    chain = []
+    while "model" in prompt[node_id]["inputs"]:
+        node_id = prompt[node_id]["inputs"]["model"][0]
+        chain.append(prompt[node_id]["class_type"])
+    return chain
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_pladis_sits_after_the_loader_and_model_sampling_and_before_the_sampler(name):
+    prompt = to_api_prompt(WORKFLOWS[name], NODES)
+    samplers = [i for i, node in prompt.items() if node["class_type"] in SAMPLERS]
+    chains = [_model_source_chain(prompt, i) for i in samplers]
+    with_pladis = [chain for chain in chains if "PLADISModelPatch" in chain]
+    # Every sampler runs the patched model, except the plain half of the A/B comparison.
+    assert len(with_pladis) == len(chains) - ("on vs off" in name) > 0
+    for chain in with_pladis:
+        between_pladis_and_sampler = chain[: chain.index("PLADISModelPatch")]
+        assert not any(kind.startswith("ModelSampling") for kind in between_pladis_and_sampler), chain
+        assert chain[-1] in ("UNETLoader", "CheckpointLoaderSimple")
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_the_model_files_a_workflow_names_are_given_to_the_live_server(name):
+    for node in WORKFLOWS[name]["nodes"]:
+        folder = LOADER_FOLDERS.get(node["type"])
+        files = [v for v in node["widgets_values"] if isinstance(v, str) and v.endswith(".safetensors")]
+        if folder is None:
+            assert files == [], node["type"]
+        for file in files:
+            assert file in PLACEHOLDER_MODELS[folder], (node["type"], file)
 
 
 def test_ab_comparison_shares_the_seed_and_differs_by_pladis_only():
@@ -50,12 +112,52 @@ def test_ab_comparison_shares_the_seed_and_differs_by_pladis_only():
     assert {prompt[m]["class_type"] for m in models} == {"CheckpointLoaderSimple", "PLADISModelPatch"}
 
 
-def test_distilled_and_flux_workflows_run_at_cfg_1():
-    for name, workflow in WORKFLOWS.items():
-        if "Lightning" in name or "Flux" in name:
-            sampler = next(n for n in to_api_prompt(workflow, NODES).values() if n["class_type"] == "KSampler")
-            assert sampler["inputs"]["cfg"] == 1.0
-            assert sampler["inputs"]["steps"] == (20 if "dev" in name else 4)
+def _steps_and_cfg(prompt: dict) -> list[tuple[int, float]]:
+    """(steps, cfg) of every sampler: KSampler / KSamplerAdvanced, or SamplerCustomAdvanced's guider and sigmas."""
+    found = []
+    for node in prompt.values():
+        inputs = node["inputs"]
+        if node["class_type"] in ("KSampler", "KSamplerAdvanced"):
+            found.append((inputs["steps"], inputs["cfg"]))
+        elif node["class_type"] == "SamplerCustomAdvanced":
+            guider, sigmas = prompt[inputs["guider"][0]], prompt[inputs["sigmas"][0]]
+            cfg = guider["inputs"]["cfg"] if guider["class_type"] == "CFGGuider" else 1.0
+            found.append((sigmas["inputs"]["steps"], cfg))
+    return found
+
+
+@pytest.mark.parametrize("name", SAMPLING)
+def test_distilled_and_dit_workflows_run_with_the_official_steps_and_cfg(name):
+    workflow = next(w for n, w in WORKFLOWS.items() if n == f"PLADIS - {name}")
+    assert _steps_and_cfg(to_api_prompt(workflow, NODES)) == SAMPLING[name]
+
+
+def test_a_dynamic_combo_is_followed_by_the_widgets_of_its_option():
+    workflow = next(w for n, w in WORKFLOWS.items() if "Wan 2.2" in n)
+    prompt = to_api_prompt(workflow, NODES)
+    save = next(node for node in prompt.values() if node["class_type"] == "SaveVideo")
+    assert {k: v for k, v in save["inputs"].items() if k != "video"} == {
+        "filename_prefix": "video/PLADIS_wan22",
+        "format": "auto",
+        "format.codec": "auto",
+        "codec": "auto",
+    }
+    broken = copy.deepcopy(workflow)
+    _node(broken, "SaveVideo")["widgets_values"][1] = "mp4"  # mp4's codec choice is there too: still valid
+    assert validate_workflow(broken, NODES) == []
+    _node(broken, "SaveVideo")["widgets_values"][2] = "prores"
+    assert any("format.codec='prores' is not one of" in p for p in validate_workflow(broken, NODES))
+    _node(broken, "SaveVideo")["widgets_values"][1:] = ["auto", "h264", "auto"]  # h264 adds an encoding widget
+    node_id = _node(broken, "SaveVideo")["id"]
+    assert validate_workflow(broken, NODES) == [f"node {node_id} (SaveVideo): 4 widget values, expected 5"]
+
+
+def test_values_for_inputs_an_older_comfyui_lacks_can_be_allowed():
+    workflow = copy.deepcopy(next(w for n, w in WORKFLOWS.items() if "Wan 2.2" in n))
+    _node(workflow, "CreateVideo")["widgets_values"].append(8)
+    node_id = _node(workflow, "CreateVideo")["id"]
+    assert validate_workflow(workflow, NODES) == [f"node {node_id} (CreateVideo): 3 widget values, expected 2"]
+    assert validate_workflow(workflow, NODES, extra_values_ok=True) == []
 
 
 @pytest.mark.parametrize(
