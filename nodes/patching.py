@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import dit, unet
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
+from .safe_text import escape, quote
 from .step_range import SigmaRange
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,10 @@ class PatchRequest:
     custom_layers: str = ""
 
     def validate(self) -> None:
+        for name in ("alpha", "scale", "start_percent", "end_percent"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {quote(value, limit=40)}")
         if not 1.0 < self.alpha <= 2.0:
             raise ValueError(f"alpha must satisfy 1 < alpha <= 2 (1.5 = entmax15, 2 = sparsemax), got {self.alpha}")
         if self.scale < 0:
@@ -39,8 +45,10 @@ class PatchRequest:
                 f"start_percent ({self.start_percent}) is after end_percent ({self.end_percent}): "
                 "PLADIS would never run"
             )
+        if not isinstance(self.layers, str) or not isinstance(self.custom_layers, str):
+            raise ValueError("layers and custom_layers must be text")
         if self.layers not in LAYER_PRESETS:
-            raise ValueError(f"layers must be one of {', '.join(LAYER_PRESETS)}, got '{self.layers}'")
+            raise ValueError(f"layers must be one of {', '.join(LAYER_PRESETS)}, got {quote(self.layers)}")
         if self.layers == "custom" and not self.custom_layers.strip():
             raise ValueError(
                 "layers is 'custom' but custom_layers is empty: list the layers, e.g. 'input 7-8, output 0-2'"
@@ -76,7 +84,7 @@ class PatchReport:
             )
             if self.kept_patches:
                 text += f"; kept {self.kept_patches} earlier attention patch(es) in place"
-        return "; ".join([text, *self.notes])
+        return escape("; ".join([text, *self.notes]))
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "summary": self.summary()}
