@@ -30,9 +30,7 @@ class PatchRequest:
 
     def validate(self) -> None:
         for name in ("alpha", "scale", "start_percent", "end_percent"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {quote(value, limit=40)}")
+            _check_finite(name, getattr(self, name))
         if not 1.0 < self.alpha <= 2.0:
             raise ValueError(f"alpha must satisfy 1 < alpha <= 2 (1.5 = entmax15, 2 = sparsemax), got {self.alpha}")
         if self.scale < 0:
@@ -57,6 +55,17 @@ class PatchRequest:
     @property
     def whole_schedule(self) -> bool:
         return self.start_percent <= 0.0 and self.end_percent >= 1.0
+
+
+def _check_finite(name: str, value: Any) -> None:
+    """NaN passes every range check (all its comparisons are False), so finiteness is checked first."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value}")
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a finite number, got a {type(value).__name__}")
+    elif value.bit_length() > 64:
+        raise ValueError(f"{name} must be a finite number, got an integer of {value.bit_length()} bits")
 
 
 @dataclass

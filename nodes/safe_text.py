@@ -34,9 +34,8 @@ def escape(text: str) -> str:
     return "".join(map(_escaped, text))
 
 
-def quote(text: object, limit: int = MAX_QUOTED) -> str:
+def quote(text: str, limit: int = MAX_QUOTED) -> str:
     """``text`` escaped and in single quotes; beyond ``limit`` characters, cut short with '…' and its length."""
-    text = text if isinstance(text, str) else str(text)
     pieces, length = [], 0
     for char in text:
         piece = _escaped(char)

@@ -171,3 +171,13 @@ def test_two_dit_nodes_in_a_chain_add_their_corrections_each_with_its_own_alpha_
             expected = expected + joint_reference(q, k, v, text, image, 2.0, 0.75) - dense
         out = call["out"].view(1, q.shape[2], 4, -1).transpose(1, 2)
         torch.testing.assert_close(out.double(), expected, atol=2e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(10**5000, "an integer of 16610 bits"), ("2", "a str"), (True, "a bool")],
+    ids=["5001-digit int", "str", "bool"],
+)
+def test_a_value_that_is_not_a_usable_number_is_an_error_naming_the_input(value, shown):
+    with pytest.raises(ValueError, match=f"^scale must be a finite number, got {shown}$"):
+        patch(make_model_patcher(), scale=value)
