@@ -15,6 +15,13 @@ from .step_range import SigmaRange
 logger = logging.getLogger(__name__)
 
 
+# The node's input ranges, checked again here for API prompts and direct calls. Below α = 1.01 the α-entmax solve
+# loses accuracy (its exponent 1/(α−1) grows without bound); λ above 10 only over-sharpens, and towards 1e38
+# it overflows float32.
+ALPHA_RANGE = (1.01, 2.0)
+SCALE_RANGE = (0.0, 10.0)
+
+
 class UnsupportedModelError(ValueError):
     """The model has no attention PLADIS knows how to patch."""
 
@@ -31,10 +38,13 @@ class PatchRequest:
     def validate(self) -> None:
         for name in ("alpha", "scale", "start_percent", "end_percent"):
             _check_finite(name, getattr(self, name))
-        if not 1.0 < self.alpha <= 2.0:
-            raise ValueError(f"alpha must satisfy 1 < alpha <= 2 (1.5 = entmax15, 2 = sparsemax), got {self.alpha}")
-        if self.scale < 0:
-            raise ValueError(f"scale (λ) must be >= 0, got {self.scale}")
+        if not ALPHA_RANGE[0] <= self.alpha <= ALPHA_RANGE[1]:
+            raise ValueError(
+                f"alpha must be between {ALPHA_RANGE[0]:g} and {ALPHA_RANGE[1]:g} (1.5 = entmax15, 2 = sparsemax), "
+                f"got {self.alpha}"
+            )
+        if not SCALE_RANGE[0] <= self.scale <= SCALE_RANGE[1]:
+            raise ValueError(f"scale (λ) must be between {SCALE_RANGE[0]:g} and {SCALE_RANGE[1]:g}, got {self.scale}")
         for name in ("start_percent", "end_percent"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -110,7 +120,10 @@ def choose_sites(sites: list[Site], request: PatchRequest, default_parts: tuple[
     if request.layers == "all":
         return list(sites)
     if request.layers == "custom":
-        return select_sites(sites, parse_layer_list(request.custom_layers))
+        rules = parse_layer_list(request.custom_layers)
+        if not rules:
+            raise ValueError(f"layers is 'custom' but custom_layers lists no layer: {quote(request.custom_layers)}")
+        return select_sites(sites, rules)
     return [site for site in sites if site.part in default_parts]
 
 

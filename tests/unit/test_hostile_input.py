@@ -181,3 +181,24 @@ def test_two_dit_nodes_in_a_chain_add_their_corrections_each_with_its_own_alpha_
 def test_a_value_that_is_not_a_usable_number_is_an_error_naming_the_input(value, shown):
     with pytest.raises(ValueError, match=f"^scale must be a finite number, got {shown}$"):
         patch(make_model_patcher(), scale=value)
+
+
+@pytest.mark.parametrize("text", [",", " ; ,\n, "])
+def test_a_custom_list_of_separators_only_is_an_error_not_a_silent_no_op(text):
+    with pytest.raises(ValueError, match="custom_layers lists no layer"):
+        patch(make_model_patcher(), layers="custom", custom_layers=text)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("alpha", 1.0 + 1e-9), ("alpha", 1.005), ("alpha", 2.01), ("scale", 10.5), ("scale", 1e300)]
+)
+def test_a_finite_number_outside_the_node_range_is_an_error_naming_it(name, value):
+    with pytest.raises(ValueError, match=f"^{name}.* must be between"):
+        patch(make_model_patcher(), **{name: value})
+
+
+def test_the_checked_ranges_are_the_node_inputs_ranges():
+    inputs = {i.id: i for i in Node.define_schema().inputs}
+    assert (inputs["alpha"].min, inputs["alpha"].max) == pack.nodes.patching.ALPHA_RANGE
+    assert (inputs["scale"].min, inputs["scale"].max) == pack.nodes.patching.SCALE_RANGE
+    patch(make_model_patcher(), alpha=1.01, scale=10.0)
