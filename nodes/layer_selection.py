@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from .safe_text import quote
+
 __all__ = ["LAYER_PRESETS", "LayerRule", "Site", "describe_sites", "parse_layer_list", "select_sites"]
 
 LAYER_PRESETS = ("default", "all", "custom")
@@ -34,6 +36,10 @@ PART_ALIASES = {
     "single": "single",
     "block": "block",
 }
+
+# Block numbers and transformer indices above this are beyond any model (the largest have ~60 blocks); a
+# longer number is refused before int() sees it, so that no entry reaches Python's integer-digits limit.
+MAX_NUMBER = 9999
 
 _ENTRY = re.compile(r"^(?P<part>[a-z]+)(?P<blocks>\d+(?:-\d+)?)?(?:\.(?P<indices>\d+(?:-\d+)?))?$")
 
@@ -62,10 +68,19 @@ def _number_range(text: str | None, entry: str) -> range | None:
     if text is None:
         return None
     first, _, last = text.partition("-")
-    lo, hi = int(first), int(last or first)
+    lo, hi = _number(first, entry), _number(last or first, entry)
     if hi < lo:
-        raise ValueError(f"layer list entry '{entry}': range {text} is backwards")
+        raise ValueError(f"layer list entry {quote(entry)}: range {quote(text)} is backwards")
     return range(lo, hi + 1)
+
+
+def _number(digits: str, entry: str) -> int:
+    if len(digits) > len(str(MAX_NUMBER)) or int(digits) > MAX_NUMBER:
+        raise ValueError(
+            f"layer list entry {quote(entry)}: the number {quote(digits, limit=20)} is out of range "
+            f"(block numbers and transformer indices are 0 to {MAX_NUMBER})"
+        )
+    return int(digits)
 
 
 def parse_layer_list(text: str) -> list[LayerRule]:
@@ -79,7 +94,7 @@ def parse_layer_list(text: str) -> list[LayerRule]:
         part = PART_ALIASES.get(match["part"]) if match else None
         if part is None:
             raise ValueError(
-                f"layer list entry '{raw.strip()}' is not understood: expected a part name "
+                f"layer list entry {quote(raw.strip())} is not understood: expected a part name "
                 f"({', '.join(sorted(set(PART_ALIASES.values())))}) optionally followed by block numbers "
                 "and '.transformer indices', e.g. 'input 7-8' or 'output 0.0-4'"
             )
@@ -95,7 +110,7 @@ def select_sites(sites: Sequence[Site], rules: Iterable[LayerRule]) -> list[Site
     for rule in rules:
         if not any(rule.matches(site) for site in sites):
             raise ValueError(
-                f"layer list entry '{rule.text}' matches no attention layer of this model; "
+                f"layer list entry {quote(rule.text)} matches no attention layer of this model; "
                 f"it has: {describe_sites(sites)}"
             )
     return [site for site in sites if any(rule.matches(site) for rule in rules)]

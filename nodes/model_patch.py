@@ -7,7 +7,7 @@ import logging
 from comfy_api.latest import io
 
 from .cross_attention_patch import PLACEMENT_HINT
-from .patching import PatchRequest, apply_pladis
+from .patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, apply_pladis
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ class PLADISModelPatch(io.ComfyNode):
                 io.Float.Input(
                     "alpha",
                     default=1.5,
-                    min=1.01,
-                    max=2.0,
+                    min=ALPHA_RANGE[0],
+                    max=ALPHA_RANGE[1],
                     step=0.01,
                     round=0.01,
                     tooltip="α of α-entmax, the sparse attention PLADIS extrapolates towards: 1.5 (entmax15, the "
@@ -48,8 +48,8 @@ class PLADISModelPatch(io.ComfyNode):
                 io.Float.Input(
                     "scale",
                     default=2.0,
-                    min=0.0,
-                    max=10.0,
+                    min=SCALE_RANGE[0],
+                    max=SCALE_RANGE[1],
                     step=0.05,
                     round=0.01,
                     tooltip="λ: how far to push from dense (softmax) towards sparse (entmax) attention. 0 = off (the "

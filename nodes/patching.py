@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import dit, unet
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
+from .safe_text import escape, quote
 from .step_range import SigmaRange
 
 logger = logging.getLogger(__name__)
+
+
+# The node's input ranges, checked again here for API prompts and direct calls. Below α = 1.01 the α-entmax solve
+# loses accuracy (its exponent 1/(α−1) grows without bound); λ above 10 only over-sharpens, and towards 1e38
+# it overflows float32.
+ALPHA_RANGE = (1.01, 2.0)
+SCALE_RANGE = (0.0, 10.0)
 
 
 class UnsupportedModelError(ValueError):
@@ -27,10 +36,15 @@ class PatchRequest:
     custom_layers: str = ""
 
     def validate(self) -> None:
-        if not 1.0 < self.alpha <= 2.0:
-            raise ValueError(f"alpha must satisfy 1 < alpha <= 2 (1.5 = entmax15, 2 = sparsemax), got {self.alpha}")
-        if self.scale < 0:
-            raise ValueError(f"scale (λ) must be >= 0, got {self.scale}")
+        for name in ("alpha", "scale", "start_percent", "end_percent"):
+            _check_finite(name, getattr(self, name))
+        if not ALPHA_RANGE[0] <= self.alpha <= ALPHA_RANGE[1]:
+            raise ValueError(
+                f"alpha must be between {ALPHA_RANGE[0]:g} and {ALPHA_RANGE[1]:g} (1.5 = entmax15, 2 = sparsemax), "
+                f"got {self.alpha}"
+            )
+        if not SCALE_RANGE[0] <= self.scale <= SCALE_RANGE[1]:
+            raise ValueError(f"scale (λ) must be between {SCALE_RANGE[0]:g} and {SCALE_RANGE[1]:g}, got {self.scale}")
         for name in ("start_percent", "end_percent"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -39,8 +53,10 @@ class PatchRequest:
                 f"start_percent ({self.start_percent}) is after end_percent ({self.end_percent}): "
                 "PLADIS would never run"
             )
+        if not isinstance(self.layers, str) or not isinstance(self.custom_layers, str):
+            raise ValueError("layers and custom_layers must be text")
         if self.layers not in LAYER_PRESETS:
-            raise ValueError(f"layers must be one of {', '.join(LAYER_PRESETS)}, got '{self.layers}'")
+            raise ValueError(f"layers must be one of {', '.join(LAYER_PRESETS)}, got {quote(self.layers)}")
         if self.layers == "custom" and not self.custom_layers.strip():
             raise ValueError(
                 "layers is 'custom' but custom_layers is empty: list the layers, e.g. 'input 7-8, output 0-2'"
@@ -49,6 +65,17 @@ class PatchRequest:
     @property
     def whole_schedule(self) -> bool:
         return self.start_percent <= 0.0 and self.end_percent >= 1.0
+
+
+def _check_finite(name: str, value: Any) -> None:
+    """NaN passes every range check (all its comparisons are False), so finiteness is checked first."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value}")
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a finite number, got a {type(value).__name__}")
+    elif value.bit_length() > 64:
+        raise ValueError(f"{name} must be a finite number, got an integer of {value.bit_length()} bits")
 
 
 @dataclass
@@ -76,7 +103,7 @@ class PatchReport:
             )
             if self.kept_patches:
                 text += f"; kept {self.kept_patches} earlier attention patch(es) in place"
-        return "; ".join([text, *self.notes])
+        return escape("; ".join([text, *self.notes]))
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "summary": self.summary()}
@@ -93,7 +120,10 @@ def choose_sites(sites: list[Site], request: PatchRequest, default_parts: tuple[
     if request.layers == "all":
         return list(sites)
     if request.layers == "custom":
-        return select_sites(sites, parse_layer_list(request.custom_layers))
+        rules = parse_layer_list(request.custom_layers)
+        if not rules:
+            raise ValueError(f"layers is 'custom' but custom_layers lists no layer: {quote(request.custom_layers)}")
+        return select_sites(sites, rules)
     return [site for site in sites if site.part in default_parts]
 
 

@@ -56,8 +56,8 @@ def pladis_attention(
     once (all batch elements and heads of a query chunk); by default it depends on the device.
     """
     check_alpha(alpha)
-    if scale < 0:
-        raise ValueError(f"scale (λ) must be >= 0, got {scale}")
+    if not 0 <= scale < float("inf"):
+        raise ValueError(f"scale (λ) must be finite and >= 0, got {scale}")
     if scale == 0:
         if include_dense:
             return dense_attention(q, k, v, heads)

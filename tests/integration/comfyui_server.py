@@ -140,3 +140,27 @@ def _json_or_empty(body: bytes) -> dict:
         return json.loads(body) if body.strip() else {}
     except json.JSONDecodeError:
         return {"text": body.decode(errors="replace")}
+
+
+def run_prompt(url: str, prompt: dict, timeout: float = 180) -> dict:
+    """Queues an API prompt and waits (at most ``timeout`` seconds) for its /history entry; returns the entry.
+
+    Raises AssertionError if the prompt is refused at validation or does not finish in time (a stuck queue)."""
+    status, answer = post_json(url + "/prompt", {"prompt": prompt})
+    assert status == 200 and "prompt_id" in answer, (status, str(answer)[:2000])
+    prompt_id = answer["prompt_id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entry = get_json(f"{url}/history/{prompt_id}").get(prompt_id)
+        if entry and "status" in entry:
+            return entry
+        time.sleep(0.5)
+    raise AssertionError(f"prompt {prompt_id} did not finish within {timeout} s (the queue is stuck)")
+
+
+def execution_error(entry: dict) -> dict | None:
+    """The execution_error message of a /history entry, or None if the prompt ran through."""
+    for kind, data in entry.get("status", {}).get("messages", []):
+        if kind == "execution_error":
+            return data
+    return None

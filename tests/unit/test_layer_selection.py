@@ -53,3 +53,28 @@ def test_inventory():
         "input 4-5 (2 layers each), input 7-8 (10 layers each), middle 0 (10 layers), "
         "output 0-2 (10 layers each), output 3-5 (2 layers each)"
     )
+
+
+@pytest.mark.parametrize("text", ["input \ud800", "input \x1b[31m", "input \u202e7", "in\x00put 2"])
+def test_an_unreadable_entry_is_quoted_escaped_in_one_printable_line(text):
+    with pytest.raises(ValueError, match="is not understood") as caught:
+        selection.parse_layer_list(text)
+    assert str(caught.value).isprintable()
+
+
+def test_a_huge_entry_is_quoted_short():
+    with pytest.raises(ValueError, match=r"…' \(100005 characters\) is not understood") as caught:
+        selection.parse_layer_list("input" + "#" * 100_000)
+    assert len(str(caught.value)) < 1000
+
+
+@pytest.mark.parametrize("text", ["input 0-" + "9" * 5000, "output " + "1" * 4301 + ".0", "input 3.10000"])
+def test_a_number_beyond_any_model_is_out_of_range_naming_the_entry(text):
+    with pytest.raises(ValueError, match=r"layer list entry '(input|output) .*out of range") as caught:
+        selection.parse_layer_list(text)
+    assert len(str(caught.value)) < 1000
+
+
+def test_numbers_up_to_the_bound_parse():
+    [rule] = selection.parse_layer_list(f"input 0-{selection.MAX_NUMBER}.{selection.MAX_NUMBER}")
+    assert rule.blocks == range(selection.MAX_NUMBER + 1) and rule.indices == range(selection.MAX_NUMBER, 10_000)
