@@ -34,6 +34,9 @@ REFINE_STEPS = 8
 GENERAL_ALPHA_BISECTION_STEPS = 30
 # The interpreter runs one program at a time, so fewer, larger programs are much faster there.
 INTERPRETER_BLOCK_M = 128
+# Tile overrides for tuning on a GPU (bench/gpu_suite.py sweeps them); None = the defaults below.
+BLOCK_M_OVERRIDE: int | None = None
+NUM_WARPS_OVERRIDE: int | None = None
 
 _SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
@@ -297,8 +300,9 @@ def pladis_attention_heads_fused(
     if INTERPRETED:
         block_m = min(INTERPRETER_BLOCK_M, _block(n_query))
     else:
-        block_m = 64 if block_n <= 128 else 32 if block_n <= 256 else 16
-    num_warps = 4 if block_m * block_n <= 8192 else 8
+        # About 32 fp32 scores per thread (sm_90 compile: 255 registers, ~1.5 KB spilled at 64×128, 8 warps).
+        block_m = BLOCK_M_OVERRIDE or (64 if block_n <= 128 else 32 if block_n <= 256 else 16)
+    num_warps = NUM_WARPS_OVERRIDE or (4 if block_m * block_n < 8192 else 8)
     grid = (triton.cdiv(n_query, block_m), batch * heads)
     _pladis_kernel[grid](
         q, k, v, out, repeats, bias_4d, row_scale_t, lse,
