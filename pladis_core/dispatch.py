@@ -23,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
-from typing import Any, NamedTuple
+import types
+from typing import NamedTuple
 
 import torch
 
@@ -55,11 +57,20 @@ class BackendChoice(NamedTuple):
     reason: str
 
 
-_last: dict[str, BackendChoice] = {}
-_logged: set[str] = set()
-_failed_configurations: set[tuple] = set()
-_local = threading.local()
-_kernels: dict[str, Any] = {}
+_STATE_MODULE = "pladis_core_dispatch_state"
+
+
+def _shared_state() -> types.ModuleType:
+    """One state for every copy of this module in the process: a pack can be imported twice under different
+    names (tests do), and the custom op's implementation is the last copy's registration."""
+    state = sys.modules.setdefault(_STATE_MODULE, types.ModuleType(_STATE_MODULE))
+    if not hasattr(state, "kernels"):
+        state.kernels, state.last, state.logged, state.failed = {}, {}, set(), set()
+        state.local = threading.local()
+    return state
+
+
+_state = _shared_state()
 
 
 def requested_backend() -> str:
@@ -82,19 +93,19 @@ def kernels_available() -> bool:
 
 
 def _kernel_module():
-    if "module" not in _kernels:
+    if "module" not in _state.kernels:
         try:
             from . import triton_pladis
         except Exception as error:  # ImportError, or a Triton too old or broken for the kernels
-            _kernels["error"] = f"{type(error).__name__}: {str(error)[:200]}"
+            _state.kernels["error"] = f"{type(error).__name__}: {str(error)[:200]}"
             triton_pladis = None
-        _kernels["module"] = triton_pladis
-    return _kernels["module"]
+        _state.kernels["module"] = triton_pladis
+    return _state.kernels["module"]
 
 
 def _log_once(message: str) -> None:
-    if message not in _logged and not torch.compiler.is_compiling():
-        _logged.add(message)
+    if message not in _state.logged and not torch.compiler.is_compiling():
+        _state.logged.add(message)
         log.warning("PLADIS: %s", message)
 
 
@@ -111,13 +122,20 @@ def _shape_support(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch
         return f"head size > {FUSED_MAX_HEAD_DIM}"
     if any(t.dtype not in FUSED_DTYPES for t in (q, k, v, out)) or q.dtype != k.dtype:
         return "dtype not covered by the kernel"
-    if q.shape[0] * q.shape[1] > 65535:
+    if q.shape[0] * q.shape[1] > 65535:  # the grid's second axis
         return "more than 65535 batch × heads"
+    if any(_slice_span(t) >= 2**31 for t in (q, k, v, out)):  # the kernel's 32-bit offsets inside a head
+        return "a head's slice spans 2^31 elements or more"
     return None
 
 
+def _slice_span(t) -> int:
+    """The largest element offset inside one (batch, head) slice of t."""
+    return sum((size - 1) * abs(stride) for size, stride in zip(t.shape[2:], t.stride()[2:], strict=True))
+
+
 def _choose(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> BackendChoice:
-    requested = getattr(_local, "forced", None) or requested_backend()
+    requested = getattr(_state.local, "forced", None) or requested_backend()
     if requested == "eager":
         return BackendChoice(EAGER, f"{BACKEND_ENV}=eager")
     device = q.device.type
@@ -130,14 +148,14 @@ def _choose(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor
             )
         return BackendChoice(EAGER, f"{device} tensors")
     if not kernels_available():
-        message = f"Triton kernels unavailable ({_kernels.get('error', 'no triton')}); eager path"
+        message = f"Triton kernels unavailable ({_state.kernels.get('error', 'no triton')}); eager path"
         if requested == "triton":
             _log_once(message)
         return BackendChoice(EAGER, message)
     unsupported = _shape_support(q, k, v, out)
     if unsupported is not None:
         return BackendChoice(EAGER, unsupported)
-    if _configuration(q, k, v, out) in _failed_configurations:
+    if _configuration(q, k, v, out) in _state.failed:
         return BackendChoice(EAGER, "the kernel failed for this configuration earlier")
     return BackendChoice(INTERPRETER if interpreted else TRITON, f"{BACKEND_ENV}={requested}, {device} tensors")
 
@@ -145,13 +163,13 @@ def _choose(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor
 def use_fused_kernel(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> bool:
     """The engine's dispatch: whether ``pladis_attention_heads`` hands these operands to the kernel."""
     choice = _choose(q, k, v, out)
-    _last["engine"] = choice
+    _state.last["engine"] = choice
     return choice.name != EAGER
 
 
 def last_backend() -> BackendChoice | None:
     """What the last engine call ran and why (None before the first call)."""
-    return _last.get("engine")
+    return _state.last.get("engine")
 
 
 def backend_for(device: torch.device | str, dtype: torch.dtype = torch.float16) -> BackendChoice:
@@ -169,6 +187,9 @@ class _Operand(NamedTuple):
     dtype: torch.dtype
     device: torch.device
 
+    def stride(self) -> tuple[int, ...]:
+        return torch.empty(self.shape, device="meta").stride()
+
 
 def backend_log_line(device: torch.device | str | None = None) -> str:
     """One line for the run report: what the last call ran, or what would run on ``device``."""
@@ -182,12 +203,12 @@ def backend_log_line(device: torch.device | str | None = None) -> str:
 @contextlib.contextmanager
 def forced_backend(name: str):
     """Within the block, this thread's engine calls take ``name`` (auto/triton/eager) whatever PLADIS_BACKEND says."""
-    previous = getattr(_local, "forced", None)
-    _local.forced = name
+    previous = getattr(_state.local, "forced", None)
+    _state.local.forced = name
     try:
         yield
     finally:
-        _local.forced = previous
+        _state.local.forced = previous
 
 
 @torch.library.custom_op("pladis::fused_attention_heads", mutates_args=("out",))
@@ -219,9 +240,9 @@ def _fused_attention_heads_op(
         module.pladis_attention_heads_fused(q, k, v, alpha, scale, **arguments)
         return
     except Exception as error:  # a configuration the device cannot compile (resources): correct path instead
-        _failed_configurations.add(_configuration(q, k, v, out))
+        _state.failed.add(_configuration(q, k, v, out))
         _log_once(f"the Triton kernel failed ({type(error).__name__}: {str(error)[:300]}); eager path instead")
-        _last["engine"] = BackendChoice(EAGER, f"kernel failed: {type(error).__name__}")
+        _state.last["engine"] = BackendChoice(EAGER, f"kernel failed: {type(error).__name__}")
     from .cross_attention import pladis_attention_heads
 
     with forced_backend("eager"):

@@ -1,4 +1,4 @@
-"""PLADIS attention as one fused Triton kernel (PLADIS eq. 15), for up to ``MAX_KEYS`` keys.
+"""PLADIS attention as one fused Triton kernel (PLADIS eq. 15), for rows of keys that fit on chip.
 
 One program per block of query rows and per (batch element, head), in the style of the Triton tutorials'
 fused attention, except that the whole row of keys is on chip at once (entmax needs the full row):
@@ -22,12 +22,8 @@ import torch
 import triton
 import triton.language as tl
 
-__all__ = ["INTERPRETED", "MAX_HEAD_DIM", "MAX_KEYS", "kernel_supports", "pladis_attention_heads_fused"]
+__all__ = ["INTERPRETED", "pladis_attention_heads_fused"]
 
-MAX_KEYS = 1024
-MAX_HEAD_DIM = 256
-# The grid's second axis (batch × heads) is limited to 2^16 − 1 programs on CUDA.
-MAX_BATCH_HEADS = 65535
 BISECTION_STEPS = 6
 NEWTON_STEPS = 3
 REFINE_STEPS = 8
@@ -37,8 +33,6 @@ INTERPRETER_BLOCK_M = 128
 # Tile overrides for tuning on a GPU (bench/gpu_suite.py sweeps them); None = the defaults below.
 BLOCK_M_OVERRIDE: int | None = None
 NUM_WARPS_OVERRIDE: int | None = None
-
-_SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 
 @triton.jit
@@ -154,26 +148,30 @@ def _pladis_kernel(
     key_ok = offs_n < n_key
 
     # S = Q·Kᵀ, the head dimension in slices so that a K slice stays small on chip.
-    q_base = Q + b * stride_qb + h * stride_qh + offs_m[:, None].to(tl.int64) * stride_qm
-    k_base = K + b * stride_kb + h * stride_kh + offs_n[None, :].to(tl.int64) * stride_kn
+    # 64-bit offsets to the (batch, head) slice, 32-bit ones inside it (dispatch checks they fit):
+    # tiles of 64-bit pointers would take most of the registers.
+    q_base = Q + b * stride_qb + h * stride_qh
+    k_base = K + b * stride_kb + h * stride_kh
     scores = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     for d0 in tl.static_range(0, BLOCK_D, BLOCK_DK):
         offs_d = d0 + tl.arange(0, BLOCK_DK)
         d_ok = offs_d < dim_head
-        q = tl.load(q_base + offs_d[None, :] * stride_qd, mask=row_ok[:, None] & d_ok[None, :], other=0.0)
-        k = tl.load(k_base + offs_d[:, None] * stride_kd, mask=d_ok[:, None] & key_ok[None, :], other=0.0)
+        q = tl.load(
+            q_base + offs_m[:, None] * stride_qm + offs_d[None, :] * stride_qd,
+            mask=row_ok[:, None] & d_ok[None, :],
+            other=0.0,
+        )
+        k = tl.load(
+            k_base + offs_n[None, :] * stride_kn + offs_d[:, None] * stride_kd,
+            mask=d_ok[:, None] & key_ok[None, :],
+            other=0.0,
+        )
         if DOT_IN_FP32:
             q, k = q.to(tl.float32), k.to(tl.float32)
         scores = tl.dot(q, k, scores, input_precision="ieee")
     scores = scores * sm_scale
     if HAS_BIAS:
-        bias_ptrs = (
-            Bias
-            + b * stride_bb
-            + h * stride_bh
-            + offs_m[:, None].to(tl.int64) * stride_bm
-            + offs_n[None, :] * stride_bn
-        )
+        bias_ptrs = Bias + b * stride_bb + h * stride_bh + offs_m[:, None] * stride_bm + offs_n[None, :] * stride_bn
         scores += tl.load(bias_ptrs, mask=row_ok[:, None] & key_ok[None, :], other=0.0).to(tl.float32)
     scores = tl.where(key_ok[None, :], scores, float("-inf"))
 
@@ -208,8 +206,8 @@ def _pladis_kernel(
     weights = (dense_weight * dense_factor)[:, None] * dense + (sparse_weight * share / norm)[:, None] * sparse
 
     # out = W·V, the value dimension in slices.
-    v_base = V + b * stride_vb + h * stride_vh + offs_n[:, None].to(tl.int64) * stride_vn
-    o_base = Out + b * stride_ob + h * stride_oh + offs_m[:, None].to(tl.int64) * stride_om
+    v_base = V + b * stride_vb + h * stride_vh
+    o_base = Out + b * stride_ob + h * stride_oh
     if HAS_ROW_SCALE:
         row_scale = tl.load(RowScale + b * stride_rb + h * stride_rh + offs_m * stride_rm, mask=row_ok, other=0.0)
     weights_pv = weights.to(V.dtype.element_ty) if LOW_PRECISION_PV else weights
@@ -218,13 +216,17 @@ def _pladis_kernel(
     for e0 in tl.static_range(0, BLOCK_DV, BLOCK_DVK):
         offs_e = e0 + tl.arange(0, BLOCK_DVK)
         e_ok = offs_e < dim_value
-        v = tl.load(v_base + offs_e[None, :] * stride_vd, mask=key_ok[:, None] & e_ok[None, :], other=0.0)
+        v = tl.load(
+            v_base + offs_n[:, None] * stride_vn + offs_e[None, :] * stride_vd,
+            mask=key_ok[:, None] & e_ok[None, :],
+            other=0.0,
+        )
         if not LOW_PRECISION_PV or DOT_IN_FP32:
             v = v.to(tl.float32)
         result = tl.dot(weights_pv, v, input_precision="ieee")
         if HAS_ROW_SCALE:
             result = result * row_scale.to(tl.float32)[:, None]
-        o_ptrs = o_base + offs_e[None, :] * stride_od
+        o_ptrs = o_base + offs_m[:, None] * stride_om + offs_e[None, :] * stride_od
         o_mask = row_ok[:, None] & e_ok[None, :]
         if ACCUMULATE:
             result += tl.load(o_ptrs, mask=o_mask, other=0.0).to(tl.float32)
@@ -234,18 +236,6 @@ def _pladis_kernel(
 INTERPRETED = not isinstance(_pladis_kernel, triton.runtime.JITFunction)
 # The interpreter (triton 3.9) multiplies bfloat16 tiles wrongly; bf16·bf16 products are exact in fp32, so
 # there the dots take fp32 operands (same result).
-
-
-def kernel_supports(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor) -> bool:
-    """Whether the fused kernel handles these operands: small enough contexts and head sizes, fp16/bf16/fp32."""
-    batch, heads = q.shape[:2]
-    return (
-        k.shape[2] <= MAX_KEYS
-        and max(q.shape[-1], v.shape[-1]) <= MAX_HEAD_DIM
-        and batch * heads <= MAX_BATCH_HEADS
-        and all(t.dtype in _SUPPORTED_DTYPES for t in (q, k, v, out))
-        and q.dtype == k.dtype
-    )
 
 
 def _block(n: int) -> int:
@@ -270,8 +260,9 @@ def pladis_attention_heads_fused(
 ) -> torch.Tensor:
     """``cross_attention.pladis_attention_heads`` in one kernel launch (same arguments, same result).
 
-    The caller checks ``kernel_supports`` first. ``low_precision_pv`` multiplies the weights, rounded to v's
-    dtype, with V on the tensor cores (as flash attention does); by default W·V is an fp32 product.
+    The caller (``dispatch``) checks that the kernel covers the operands. ``low_precision_pv`` multiplies the
+    weights, rounded to v's dtype, with V on the tensor cores (as flash attention does); by default W·V is an
+    fp32 product.
     """
     batch, heads, n_query, dim_head = q.shape
     n_key, dim_value = k.shape[2], v.shape[-1]

@@ -4,6 +4,7 @@ the fallbacks: long contexts and a kernel that fails take the eager path, never 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 
@@ -43,13 +44,14 @@ def relative_error(actual, expected) -> float:
 
 
 @pytest.fixture
-def triton_kernels():
+def triton_kernels(monkeypatch):
     """The kernels under the interpreter (skipped without triton)."""
     pytest.importorskip("triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
     module = importlib.import_module("pladis_core.triton_pladis")
     if not module.INTERPRETED:
         module = importlib.reload(module)
-    dispatch._kernels["module"] = module
+    dispatch._state.kernels["module"] = module
     return module
 
 
@@ -72,8 +74,8 @@ def test_cuda_tensors_take_the_kernel_when_triton_imports(monkeypatch, triton_ke
     monkeypatch.delenv(dispatch.BACKEND_ENV, raising=False)
     assert dispatch.backend_for("cuda") == dispatch.BackendChoice("triton", "PLADIS_BACKEND=auto, cuda tensors")
     assert dispatch.backend_for("mps").name == "eager"
-    monkeypatch.setitem(dispatch._kernels, "module", None)
-    monkeypatch.setitem(dispatch._kernels, "error", "ImportError: no triton")
+    monkeypatch.setitem(dispatch._state.kernels, "module", None)
+    monkeypatch.setitem(dispatch._state.kernels, "error", "ImportError: no triton")
     assert dispatch.backend_for("cuda").name == "eager"
     assert "no triton" in dispatch.backend_for("cuda").reason
 
@@ -81,7 +83,7 @@ def test_cuda_tensors_take_the_kernel_when_triton_imports(monkeypatch, triton_ke
 def test_forcing_triton_on_cpu_needs_the_interpreter(monkeypatch, caplog, triton_kernels):
     monkeypatch.setenv(dispatch.BACKEND_ENV, "triton")
     monkeypatch.setenv("TRITON_INTERPRET", "0")
-    monkeypatch.setattr(dispatch, "_logged", set())
+    monkeypatch.setattr(dispatch._state, "logged", set())
     q, k, v = operands()
     with caplog.at_level(logging.WARNING, logger="pladis"):
         out = run(q, k, v)
@@ -95,7 +97,7 @@ def test_forcing_triton_on_cpu_needs_the_interpreter(monkeypatch, caplog, triton
 
 def test_an_unknown_setting_is_auto_and_logged(monkeypatch, caplog):
     monkeypatch.setenv(dispatch.BACKEND_ENV, "<b>fast</b>" * 10)
-    monkeypatch.setattr(dispatch, "_logged", set())
+    monkeypatch.setattr(dispatch._state, "logged", set())
     with caplog.at_level(logging.WARNING, logger="pladis"):
         assert dispatch.requested_backend() == "auto"
     assert "must be one of auto, triton, eager" in caplog.text
@@ -113,22 +115,25 @@ def test_long_contexts_take_the_eager_path_even_when_triton_is_forced(monkeypatc
 
 def test_a_kernel_that_fails_falls_back_to_eager_once_logged(monkeypatch, caplog, triton_kernels):
     monkeypatch.setenv(dispatch.BACKEND_ENV, "triton")
-    monkeypatch.setattr(dispatch, "_logged", set())
-    monkeypatch.setattr(dispatch, "_failed_configurations", set())
+    monkeypatch.setattr(dispatch._state, "logged", set())
+    monkeypatch.setattr(dispatch._state, "failed", set())
 
     def out_of_resources(*args, **kwargs):
         raise RuntimeError("out of resource: shared memory")
 
     monkeypatch.setattr(triton_kernels, "pladis_attention_heads_fused", out_of_resources)
+    # A second copy of the module (a pack imported twice) registers the op again: the state is shared.
+    spec = importlib.util.spec_from_file_location("pladis_core._dispatch_copy", dispatch.__file__)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
     q, k, v = operands()
     with caplog.at_level(logging.WARNING, logger="pladis"):
         out = run(q, k, v)
         run(q, k, v)
     assert relative_error(out, oracle(q, k, v)) <= 1e-5
-    assert caplog.text.count("the Triton kernel failed") == 1
     assert dispatch.last_backend() == dispatch.BackendChoice(
         "eager", "the kernel failed for this configuration earlier"
     )
+    assert caplog.text.count("the Triton kernel failed") == 1
 
 
 def test_the_custom_op_compiles_without_graph_breaks_and_equals_eager(monkeypatch, triton_kernels):
@@ -150,3 +155,13 @@ def test_the_custom_op_compiles_without_graph_breaks_and_equals_eager(monkeypatc
         expected = attention(q, k, v)
     torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
     assert dispatch.last_backend().name == "eager"
+
+
+def test_operands_beyond_the_kernels_32_bit_offsets_take_the_eager_path(triton_kernels):
+    cuda = torch.device("cuda")
+    huge = dispatch._Operand((1, 1, 2**31 + 1, 1), torch.float16, cuda)
+    keys = dispatch._Operand((1, 1, 77, 1), torch.float16, cuda)
+    assert dispatch._choose(keys, keys, keys, keys).name == "triton"
+    assert dispatch._choose(huge, keys, keys, huge) == dispatch.BackendChoice(
+        "eager", "a head's slice spans 2^31 elements or more"
+    )

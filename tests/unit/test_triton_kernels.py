@@ -23,7 +23,7 @@ from pladis_core.cross_attention import pladis_attention_heads  # noqa: E402
 
 if not triton_pladis.INTERPRETED:  # imported earlier without the interpreter
     triton_pladis = importlib.reload(triton_pladis)
-dispatch._kernels["module"] = triton_pladis
+dispatch._state.kernels["module"] = triton_pladis
 
 # Relative spacing of the output dtypes: rounding to them is within half of it.
 DTYPE_EPS = {torch.float16: 2.0**-10, torch.bfloat16: 2.0**-7}
