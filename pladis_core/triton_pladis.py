@@ -133,7 +133,7 @@ def _pladis_kernel(
     heads, n_query, n_key, dim_head, dim_value,
     sm_scale, dense_weight, sparse_weight, mass_unit, alpha_minus_one, beta,
     BETA: tl.constexpr, HAS_BIAS: tl.constexpr, HAS_ROW_SCALE: tl.constexpr,
-    HAS_TOTAL_LSE: tl.constexpr, ACCUMULATE: tl.constexpr, LOW_PRECISION_PV: tl.constexpr, DOT_IN_FP32: tl.constexpr,
+    HAS_TOTAL_LSE: tl.constexpr, ACCUMULATE: tl.constexpr, PV_MODE: tl.constexpr, DOT_IN_FP32: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DK: tl.constexpr,
     BLOCK_DV: tl.constexpr, BLOCK_DVK: tl.constexpr,
     BISECTION: tl.constexpr, NEWTON: tl.constexpr, REFINE: tl.constexpr,
@@ -210,9 +210,16 @@ def _pladis_kernel(
     o_base = Out + b * stride_ob + h * stride_oh
     if HAS_ROW_SCALE:
         row_scale = tl.load(RowScale + b * stride_rb + h * stride_rh + offs_m * stride_rm, mask=row_ok, other=0.0)
-    weights_pv = weights.to(V.dtype.element_ty) if LOW_PRECISION_PV else weights
+    # W·V on the tensor cores: W = hi + lo in v's dtype, each product exact, accumulated in fp32, so the
+    # result is that of fp32 weights (PV_MODE 2); PV_MODE 1 keeps hi only (flash attention's rounding);
+    # PV_MODE 0 (fp32 V) is an fp32 product.
+    weights_hi = weights if PV_MODE == 0 else weights.to(V.dtype.element_ty)
+    if PV_MODE == 2:
+        weights_lo = (weights - weights_hi.to(tl.float32)).to(V.dtype.element_ty)
+        if DOT_IN_FP32:
+            weights_lo = weights_lo.to(tl.float32)
     if DOT_IN_FP32:
-        weights_pv = weights_pv.to(tl.float32)
+        weights_hi = weights_hi.to(tl.float32)
     for e0 in tl.static_range(0, BLOCK_DV, BLOCK_DVK):
         offs_e = e0 + tl.arange(0, BLOCK_DVK)
         e_ok = offs_e < dim_value
@@ -221,9 +228,11 @@ def _pladis_kernel(
             mask=key_ok[:, None] & e_ok[None, :],
             other=0.0,
         )
-        if not LOW_PRECISION_PV or DOT_IN_FP32:
+        if DOT_IN_FP32:
             v = v.to(tl.float32)
-        result = tl.dot(weights_pv, v, input_precision="ieee")
+        result = tl.dot(weights_hi, v, input_precision="ieee")
+        if PV_MODE == 2:
+            result = tl.dot(weights_lo, v, result, input_precision="ieee")
         if HAS_ROW_SCALE:
             result = result * row_scale.to(tl.float32)[:, None]
         o_ptrs = o_base + offs_m[:, None] * stride_om + offs_e[None, :] * stride_od
@@ -234,8 +243,8 @@ def _pladis_kernel(
 
 
 INTERPRETED = not isinstance(_pladis_kernel, triton.runtime.JITFunction)
-# The interpreter (triton 3.9) multiplies bfloat16 tiles wrongly; bf16·bf16 products are exact in fp32, so
-# there the dots take fp32 operands (same result).
+# The interpreter (triton 3.9) multiplies bfloat16 tiles wrongly (and may accumulate fp16 ones in fp16);
+# products of fp16/bf16 values are exact in fp32, so there the dots take fp32 operands: the same result.
 
 
 def _block(n: int) -> int:
@@ -260,17 +269,15 @@ def pladis_attention_heads_fused(
 ) -> torch.Tensor:
     """``cross_attention.pladis_attention_heads`` in one kernel launch (same arguments, same result).
 
-    The caller (``dispatch``) checks that the kernel covers the operands. ``low_precision_pv`` multiplies the
-    weights, rounded to v's dtype, with V on the tensor cores (as flash attention does); by default W·V is an
-    fp32 product.
+    The caller (``dispatch``) checks that the kernel covers the operands. For fp16/bf16 V, W·V runs on the
+    tensor cores with W split into two halves in v's dtype (the fp32 result); ``low_precision_pv`` keeps one
+    (W rounded to v's dtype, as flash attention does).
     """
     batch, heads, n_query, dim_head = q.shape
     n_key, dim_value = k.shape[2], v.shape[-1]
     beta = 1.0 / (alpha - 1.0)
     beta_kind = int(beta) if beta in (1.0, 2.0) else 0
     dense_weight = (1.0 - scale) if include_dense else -scale
-    if v.dtype != k.dtype:
-        v = v.to(k.dtype)
     if key_repeats is None:
         repeats = torch.ones(batch, dtype=torch.float32, device=q.device)
     else:
@@ -303,8 +310,8 @@ def pladis_attention_heads_fused(
         dim_head**-0.5, dense_weight, scale, (alpha - 1.0) ** -beta, alpha - 1.0, beta,
         BETA=beta_kind, HAS_BIAS=bias is not None,
         HAS_ROW_SCALE=row_scale is not None, HAS_TOTAL_LSE=total_logsumexp is not None, ACCUMULATE=accumulate,
-        LOW_PRECISION_PV=low_precision_pv and v.dtype != torch.float32,
-        DOT_IN_FP32=INTERPRETED and torch.bfloat16 in (q.dtype, v.dtype),
+        PV_MODE=0 if v.dtype == torch.float32 else 1 if low_precision_pv else 2,
+        DOT_IN_FP32=INTERPRETED,
         BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=block_d, BLOCK_DK=min(block_d, 64),
         BLOCK_DV=block_dv, BLOCK_DVK=min(block_dv, 64),
         BISECTION=BISECTION_STEPS if beta_kind else GENERAL_ALPHA_BISECTION_STEPS,
