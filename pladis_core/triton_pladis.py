@@ -298,9 +298,10 @@ def pladis_attention_heads_fused(
     if INTERPRETED:
         block_m = min(INTERPRETER_BLOCK_M, _block(n_query))
     else:
-        # About 32 fp32 scores per thread (sm_90 compile: 255 registers, ~1.5 KB spilled at 64×128, 8 warps).
+        # About 32 fp32 scores per thread. Compiled for sm_90 (not run): 64×128 tiles, 8 warps, 241 registers
+        # and no spills; 16×512: 1.7 KB spilled, 16×1024: 5.7 KB (16 warps leave 64 registers: worse).
         block_m = BLOCK_M_OVERRIDE or (64 if block_n <= 128 else 32 if block_n <= 256 else 16)
-    num_warps = NUM_WARPS_OVERRIDE or (4 if block_m * block_n < 8192 else 8)
+    num_warps = NUM_WARPS_OVERRIDE or max(4, min(8, block_m * block_n // 1024))
     grid = (triton.cdiv(n_query, block_m), batch * heads)
     _pladis_kernel[grid](
         q, k, v, out, repeats, bias_4d, row_scale_t, lse,
