@@ -4,7 +4,8 @@
 
 - ``auto`` (default): the kernel for CUDA/ROCm tensors when Triton imports, the eager code elsewhere.
 - ``triton``: the kernel wherever it can run: CUDA/ROCm tensors, and CPU tensors through Triton's interpreter
-  when ``TRITON_INTERPRET=1`` is set before the kernels are first used. Where it cannot run (CPU without the
+  when ``TRITON_INTERPRET=1`` was set before Triton was first imported (Triton reads it as it defines
+  each kernel). Where it cannot run (CPU without the
   interpreter, MPS, XPU, no Triton) the eager code runs and the log says why, once: a diagnostic setting must
   not stop a generation.
 - ``eager``: always the eager code.

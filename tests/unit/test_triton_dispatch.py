@@ -11,7 +11,7 @@ import os
 import pytest
 import torch
 
-os.environ.setdefault("TRITON_INTERPRET", "1")  # before the kernels are first imported (see test_triton_kernels)
+os.environ.setdefault("TRITON_INTERPRET", "1")  # see tests/conftest.py
 
 from oracles import entmax_reference  # noqa: E402
 

@@ -1,7 +1,8 @@
 """The fused Triton kernel, run by Triton's CPU interpreter, against the float64 oracle and the eager engine.
 
-Triton reads TRITON_INTERPRET when a kernel is defined, i.e. when pladis_core.triton_pladis is imported;
-the module is imported (or re-imported) below with the variable set. Shapes are small: the interpreter
+Triton reads TRITON_INTERPRET when a @triton.jit function is defined: triton.language's helpers at
+`import triton`, ours when pladis_core.triton_pladis is imported. tests/conftest.py sets it before anything
+imports triton; the module is re-imported below if it was imported without it. Shapes are small: the interpreter
 runs one program at a time in NumPy.
 """
 
