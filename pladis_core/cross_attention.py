@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .alpha_entmax import check_alpha, compute_dtype, finite_row_max, unnormalized_entmax
+from .dispatch import fused_attention_heads, use_fused_kernel
 from .repetition import key_repeat_counts
 
 __all__ = ["DEFAULT_ALPHA", "DEFAULT_SCALE", "dense_attention", "pladis_attention", "pladis_attention_heads"]
@@ -102,7 +103,13 @@ def pladis_attention_heads(
     over a larger set of keys that contains these (joint attention): the dense weights are then those of the
     larger softmax and entmax is scaled by these keys' share of it. ``bias`` is an additive attention mask
     broadcastable to (B, H, Nq, Nk). ``key_repeats`` (B,) as in ``pladis_attention``; None means no repetition.
+    On CUDA/ROCm the fused Triton kernel computes it when it can (``dispatch``).
     """
+    if use_fused_kernel(q, k, v, out):
+        return fused_attention_heads(
+            q, k, v, alpha, scale, out=out, include_dense=include_dense, key_repeats=key_repeats, bias=bias,
+            row_scale=row_scale, total_logsumexp=total_logsumexp, accumulate=accumulate,
+        )  # fmt: skip
     batch, heads, n_query, dim_head = q.shape
     n_key, dim_value = k.shape[2], v.shape[-1]
     dtype = compute_dtype(q.dtype)

@@ -5,7 +5,8 @@
 #
 # Installs torch only when the environment has none (TORCH_SPEC, default torch==2.13.0; on a machine with a
 # GPU, install the torch build you want into .venv first). The integration tests against a real ComfyUI run
-# too when COMFYUI_PATH (and COMFYUI_PYTHON) are set; otherwise they are skipped.
+# too when COMFYUI_PATH (and COMFYUI_PYTHON) are set; otherwise they are skipped. Installs triton
+# (TRITON_SPEC, default triton==3.9.0) when missing, for the interpreter tests of the Triton kernels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${PLADIS_VENV:-.venv}
@@ -18,6 +19,11 @@ if ! "$py" -c "import torch" 2>/dev/null; then
   "$py" -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
 fi
 "$py" -m pip install -q -r requirements.txt pytest ruff numpy
+# Triton's CPU interpreter runs the fused kernels' tests (tests/unit/test_triton_*.py); they are skipped if
+# it cannot be installed (e.g. no wheel for this platform), which does not fail the run.
+if ! "$py" -c "import triton" 2>/dev/null; then
+  "$py" -m pip install -q "${TRITON_SPEC:-triton==3.9.0}" || echo "triton not installed: its kernel tests are skipped"
+fi
 "$py" -m ruff check .
 "$py" -m ruff format --check .
 "$py" -m pytest "$@"
