@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import dit, unet
+from . import dit, families, unet
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
 from .step_range import SigmaRange
 
@@ -134,17 +134,16 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         step = step_range(patched, request)
         report.kept_patches = unet.patch_cross_attention(patched, selected, request.alpha, request.scale, step)
     else:
-        family = dit.family_of(diffusion_model)
+        family = families.family_of(diffusion_model)
         if family is None:
             raise UnsupportedModelError(
-                f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): it "
-                "has no UNet cross-attention and is not a DiT PLADIS knows. Supported: UNet models with "
-                "cross-attention (SD1.5, SD2.x, SDXL and its Lightning/Turbo/DMD2/Hyper variants); "
-                f"{dit.SUPPORTED}."
+                f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): "
+                f"{families.refusal(diffusion_model)}. Supported: UNet models with cross-attention (SD1.5, SD2.x, "
+                f"SDXL and its Lightning/Turbo/DMD2/Hyper variants); {families.SUPPORTED}."
             )
         report.architecture = "cross-attention" if family.cross_attention else "joint-attention"
         sites = dit.block_sites(diffusion_model, family)
-        selected = choose_sites(sites, request, tuple(part for part, _ in family.parts))
+        selected = choose_sites(sites, request, family.default_parts or family.part_names)
         step = step_range(patched, request)
         chained = dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step)
         report.kept_patches = int(chained)
