@@ -272,7 +272,101 @@ def hunyuan_case(variant):
     )
 
 
+def cross_expect(image):
+    """A text cross-attention: all keys are the prompt's tokens, every query row (at least the latent's) changes."""
+
+    def expect(n_query, n_key, n_text):
+        if n_key != n_text or n_query < image:
+            return None
+        return slice(0, n_key), slice(0, n_query)
+
+    return expect
+
+
+def wan_case(variant):
+    model_base_name = {"vace": "WAN21_Vace", "camera": "WAN21_Camera"}[variant]
+    if not hasattr(comfy.model_base, model_base_name):
+        return None
+    config = {
+        "image_model": "wan2.1",
+        "model_type": variant,
+        "dim": 64,
+        "ffn_dim": 128,
+        "freq_dim": 32,
+        "text_dim": CONTEXT_DIM,
+        "num_heads": 4,
+        "num_layers": 2,
+        "in_dim": 16,
+        "out_dim": 16,
+    }
+    if variant == "vace":
+        config.update(vace_layers=1, vace_in_dim=96)
+    if variant == "camera":
+        config.update(in_dim=32, in_dim_control_adapter=24)
+    model_config = getattr(comfy.supported_models, model_base_name)(config)
+
+    def cond(seed, n):
+        g = gen(seed)
+        extra = {}
+        if variant == "camera":  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
+            vision = torch.randn(1, 257, 1280, generator=g)
+            extra["clip_vision_output"] = types.SimpleNamespace(penultimate_hidden_states=vision)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    latent = torch.zeros(1, 16, 2, 8, 8)
+    model_class = getattr(comfy.model_base, model_base_name)
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(32), ["block"])
+
+
+def lumina_case(zimage):
+    if zimage and not hasattr(comfy.supported_models, "ZImage"):
+        return None
+    import comfy.ldm.lumina.model as lumina
+    import inspect
+
+    config = {
+        "image_model": "lumina2",
+        "patch_size": 2,
+        "in_channels": 16,
+        "dim": 64,
+        "n_layers": 2,
+        "n_refiner_layers": 1,
+        "n_heads": 4,
+        "n_kv_heads": 2,  # grouped k/v heads, repeated by the model before attention
+        "multiple_of": 16,
+        "ffn_dim_multiplier": 1.0,
+        "qk_norm": True,
+        "cap_feat_dim": CONTEXT_DIM,
+        "axes_dims": [4, 6, 6],
+        "axes_lens": [64, 64, 64],
+    }
+    if zimage:
+        # (Z-Image's modulation assumes a width of at least 256)
+        config.update(z_image_modulation=True, pad_tokens_multiple=32, dim=256, axes_dims=[16, 24, 24])
+    known = set(inspect.signature(lumina.NextDiT.__init__).parameters)
+    config = {k: v for k, v in config.items() if k in known | {"image_model"}}
+    model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    def expect(n_query, n_key, n_text):
+        caption = 32 if zimage else n_text
+        if n_query != n_key or n_query < caption + 16:
+            return None
+        return slice(0, n_text), slice(caption, caption + 16)
+
+    latent = torch.zeros(1, 16, 8, 8)
+    return Case(
+        model_config, comfy.model_base.Lumina2, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"]
+    )
+
+
 CASES = {
+    "lumina2": functools.partial(lumina_case, False),
+    "zimage": functools.partial(lumina_case, True),
+    "wan_vace": functools.partial(wan_case, "vace"),
+    "wan_camera": functools.partial(wan_case, "camera"),
     "hunyuan_video": functools.partial(hunyuan_case, "video"),
     "hunyuan_video15": functools.partial(hunyuan_case, "video15"),
     "hunyuan_image21": functools.partial(hunyuan_case, "image21"),

@@ -6,7 +6,17 @@ from comfyui import requires_comfyui, run_in_comfyui
 
 pytestmark = requires_comfyui
 
-KINDS = ("flux2", "chroma_radiance")
+KINDS = (
+    "flux2",
+    "chroma_radiance",
+    "wan_vace",
+    "wan_camera",
+    "hunyuan_video",
+    "hunyuan_video15",
+    "hunyuan_image21",
+    "lumina2",
+    "zimage",
+)
 
 
 @pytest.fixture(scope="module", params=KINDS)
