@@ -321,8 +321,9 @@ def wan_case(variant):
 def lumina_case(zimage):
     if zimage and not hasattr(comfy.supported_models, "ZImage"):
         return None
-    import comfy.ldm.lumina.model as lumina
     import inspect
+
+    import comfy.ldm.lumina.model as lumina
 
     config = {
         "image_model": "lumina2",
