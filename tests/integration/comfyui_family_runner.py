@@ -363,7 +363,53 @@ def lumina_case(zimage):
     )
 
 
+def cosmos_case(anima):
+    if not hasattr(comfy.model_base, "Anima" if anima else "CosmosPredict2"):
+        return None
+    config = {
+        "image_model": "anima" if anima else "cosmos_predict2",
+        "max_img_h": 16,
+        "max_img_w": 16,
+        "max_frames": 4,
+        "in_channels": 16,
+        "out_channels": 16,
+        "patch_spatial": 2,
+        "patch_temporal": 1,
+        "model_channels": 64,
+        "num_blocks": 2,
+        "num_heads": 4,
+        "crossattn_emb_channels": CONTEXT_DIM,
+        "pos_emb_cls": "rope3d",
+        "use_adaln_lora": True,
+        "adaln_lora_dim": 16,
+    }
+    if anima:
+        config["crossattn_emb_channels"] = 1024  # the width of its LLM adapter
+    model_config = (comfy.supported_models.Anima if anima else comfy.supported_models.CosmosT2IPredict2)(config)
+
+    def cond(seed, n):
+        g = gen(seed)
+        if not anima:
+            return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {}]]
+        # T5 token ids and Qwen3 hidden states, as ComfyUI's Anima text encoder gives them
+        ids = torch.randint(0, 100, (n,), generator=g)
+        extra = {"t5xxl_ids": ids, "t5xxl_weights": torch.ones(n)}
+        return [[torch.randn(1, 7, 1024, generator=g), extra]]
+
+    def anima_expect(n_query, n_key, n_text):
+        if n_key != 512 or n_query < 16:
+            return None
+        return slice(0, n_text), slice(0, n_query)
+
+    latent = torch.zeros(1, 16, 1, 8, 8)
+    model_class = comfy.model_base.Anima if anima else comfy.model_base.CosmosPredict2
+    expect = anima_expect if anima else cross_expect(16)
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
+
+
 CASES = {
+    "cosmos_predict2": functools.partial(cosmos_case, False),
+    "anima": functools.partial(cosmos_case, True),
     "lumina2": functools.partial(lumina_case, False),
     "zimage": functools.partial(lumina_case, True),
     "wan_vace": functools.partial(wan_case, "vace"),
@@ -392,7 +438,7 @@ def build(case):
 
 def sample(case, model, cfg=1.0, steps=2):
     noise = torch.randn(case.latent.shape, generator=gen(3))
-    with torch.no_grad():
+    with torch.inference_mode():  # as ComfyUI samples
         return comfy.sample.sample(
             model,
             noise,

@@ -16,6 +16,8 @@ KINDS = (
     "hunyuan_image21",
     "lumina2",
     "zimage",
+    "cosmos_predict2",
+    "anima",
 )
 
 
@@ -45,8 +47,8 @@ def test_every_text_attention_matches_the_float64_formula_on_the_familys_text_ke
     assert report[f"{cfg}_dense_max_error"] <= 1e-4
 
 
-def test_flux2_batches_prompts_of_different_lengths(report):
-    if report["kind"] == "flux2":
+def test_padded_families_batch_prompts_of_different_lengths(report):
+    if report["kind"] in ("flux2", "anima"):
         assert report["cfg2_batched"] == 2  # cond and uncond in one call, each with its own filler
 
 
