@@ -1,4 +1,4 @@
-"""DiTs with a true text cross-attention per block: Cosmos Predict2 and Anima (Cosmos Predict2's DiT).
+"""DiTs with a true text cross-attention per block: Cosmos Predict2, Anima (Cosmos Predict2's DiT), LTXV.
 
 Cosmos Predict2. Text keys: every key of the text cross-attention (T5 with its padding to 512 tokens, which
 ComfyUI's Cosmos text encoder zeroes: the encoder's output, not inserted by the model); every query row changes,
@@ -8,6 +8,10 @@ Anima. Its LLM adapter turns the T5 tokens into the context and the model right-
 (``preprocess_text_embeds``): those rows are filler and keep their dense weights, so the text keys are the
 adapter's tokens, a sub-slice [text | filler] per batch element. The adapter's own attention calls PyTorch
 directly and is not patched.
+
+LTXV (LTX-Video 0.9.x). Text keys: every key of the text cross-attention (T5), with the prompt's padding
+masked by the model's own mask; the query rows are the video tokens and any keyframe guide tokens after them.
+ComfyUI passes no block info: blocks are identified by call order.
 """
 
 from __future__ import annotations
@@ -62,4 +66,19 @@ ANIMA = DitFamily(
     CROSS,
     anima_layout,
     "the LLM adapter's tokens; the model's zero right-padding to 512 is filler",
+)
+
+
+def ltxv_layout(call: ModelCall) -> TokenLayout:
+    video = image_token_count(call.x, tuple(call.diffusion_model.patchifier.patch_size))
+    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+
+
+LTXV = DitFamily(
+    "LTXV",
+    ("LTXVModel",),
+    (("block", "transformer_blocks"),),
+    CROSS,
+    ltxv_layout,
+    "every key of the text cross-attention (the T5 tokens, padding masked by the model)",
 )

@@ -176,7 +176,8 @@ def chroma_case(radiance):
         config[name] = False
 
     def cond(seed, n):
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+        g = gen(seed)  # (ComfyUI 0.3.64's Chroma reads a pooled output it does not use)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {"pooled_output": torch.randn(1, 32, generator=g)}]]
 
     def expect(n_query, n_key, n_text):
         if n_query != n_key or n_query < n_text + 16:
@@ -407,7 +408,31 @@ def cosmos_case(anima):
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
 
 
+def ltxv_case():
+    config = {
+        "image_model": "ltxv",
+        "in_channels": 16,
+        "cross_attention_dim": 64,
+        "attention_head_dim": 16,
+        "num_attention_heads": 4,
+        "caption_channels": CONTEXT_DIM,
+        "num_layers": 2,
+    }
+    model_config = comfy.supported_models.LTXV(config)
+
+    def cond(seed, n):
+        mask = torch.ones(1, n, dtype=torch.long)
+        mask[:, -2:] = 0  # the prompt's padding, masked by the model
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+
+    latent = torch.zeros(1, 16, 2, 4, 4)
+    return Case(
+        model_config, comfy.model_base.LTXV, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(32), ["block"]
+    )
+
+
 CASES = {
+    "ltxv": ltxv_case,
     "cosmos_predict2": functools.partial(cosmos_case, False),
     "anima": functools.partial(cosmos_case, True),
     "lumina2": functools.partial(lumina_case, False),

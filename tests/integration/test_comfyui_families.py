@@ -18,6 +18,7 @@ KINDS = (
     "zimage",
     "cosmos_predict2",
     "anima",
+    "ltxv",
 )
 
 
