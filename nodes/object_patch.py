@@ -116,12 +116,11 @@ def patch_attention_modules(
     step_range: SigmaRange,
 ) -> None:
     """Object-patches the attention module of every selected block of ``model_patcher`` (a clone) with a twin."""
-    diffusion_model = model_patcher.get_model_object("diffusion_model")
-    blocks = getattr(diffusion_model, family.blocks)
     for site in selected:
         name = f"diffusion_model.{family.blocks}.{site.block}.{family.module}"
-        original = getattr(blocks[site.block], family.module)
-        twin = twin_of(original)
+        # ComfyUI's view of the module: this clone's object patch, else the original even while a clone that
+        # patched it is loaded (the backup), else the model's.
+        twin = twin_of(model_patcher.get_model_object(name))
         twin.forward = PladisForward(family, twin, alpha, scale, step_range)
         model_patcher.add_object_patch(name, twin)
     comfy_bridge.add_apply_model_wrapper(model_patcher, WRAPPER_KEY, object_patch_wrapper)

@@ -112,8 +112,6 @@ def hunyuan_dit_text_keys(call: ModelCall) -> torch.Tensor | None:
 
 
 def hunyuan_dit_forward(patch, text_keys, x, y, freqs_cis_img=None, **kwargs):
-    from comfy.ldm.hydit.attn_layers import apply_rotary_emb
-
     m = patch.twin
     batch, n, _ = x.shape
     if text_keys is not None and tuple(text_keys.shape) != (batch, y.shape[1]):
@@ -121,7 +119,9 @@ def hunyuan_dit_forward(patch, text_keys, x, y, freqs_cis_img=None, **kwargs):
     q = m.q_norm(m.q_proj(x).view(batch, n, m.num_heads, m.head_dim))
     k, v = m.kv_proj(y).view(batch, y.shape[1], 2, m.num_heads, m.head_dim).unbind(dim=2)
     k = m.k_norm(k)
-    if freqs_cis_img is not None:
+    if freqs_cis_img is not None:  # the image queries' RoPE, by the module's own function
+        from comfy.ldm.hydit.attn_layers import apply_rotary_emb
+
         q, _ = apply_rotary_emb(q, None, freqs_cis_img)
     out = patch.attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), text_keys)
     return (m.proj_drop(m.out_proj(_tokens(out).to(x.dtype))),)
@@ -144,8 +144,6 @@ HUNYUAN_DIT = ObjectPatchedFamily(
 
 
 def ernie_forward(patch, text_tokens, x, attention_mask=None, image_rotary_emb=None, **kwargs):
-    import comfy.quant_ops
-
     if attention_mask is not None or not 0 < text_tokens < x.shape[1]:
         return None
     m = patch.twin
@@ -153,7 +151,9 @@ def ernie_forward(patch, text_tokens, x, attention_mask=None, image_rotary_emb=N
     q = m.norm_q(m.to_q(x).view(batch, length, m.heads, m.head_dim))
     k = m.norm_k(m.to_k(x).view(batch, length, m.heads, m.head_dim))
     v = m.to_v(x).view(batch, length, m.heads, m.head_dim)
-    if image_rotary_emb is not None:
+    if image_rotary_emb is not None:  # the model's RoPE (its unfused path: the same maths as the fused kernel)
+        import comfy.quant_ops
+
         q, k = comfy.quant_ops.ck.apply_rope_split_half(q, k, image_rotary_emb)
     out = patch.attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), text_tokens)
     return m.to_out[0](_tokens(out).to(x.dtype))

@@ -170,7 +170,7 @@ CASES = {"pixart": pixart_case, "hunyuan_dit": hunyuan_dit_case, "ernie_image": 
 
 def build(case):
     case.config.set_inference_dtype(torch.float32, None)
-    model = case.model_class(case.config, device=CPU)
+    model = case.model_class(case.config, device=CPU).eval()  # as ComfyUI's loaders return it (PixArt's get_model)
     torch.manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
