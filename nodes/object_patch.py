@@ -31,6 +31,7 @@ from .step_range import SigmaRange
 logger = logging.getLogger(__name__)
 
 WRAPPER_KEY = "pladis_object_patch"
+_warned: dict[str, bool] = {}  # families already warned about, so that the log says it once
 
 
 @dataclass
@@ -41,6 +42,7 @@ class ObjectPatchCall:
     sigmas: torch.Tensor | None
     layout: Any
     patched_calls: int = 0
+    declined_calls: int = 0  # in the step range, but with inputs the family's forward does not handle
 
 
 CURRENT_CALL: contextvars.ContextVar[ObjectPatchCall | None] = contextvars.ContextVar("pladis_object_patch_call")
@@ -67,6 +69,7 @@ class PladisForward:
             return self.dense(*args, **kwargs)
         out = self.family.forward(self, call.layout, *args, **kwargs)
         if out is None:  # inputs this family's forward does not handle (a mask ComfyUI never passes today)
+            call.declined_calls += 1
             return self.dense(*args, **kwargs)
         call.patched_calls += 1
         return out
@@ -102,9 +105,17 @@ def object_patch_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     call = ObjectPatchCall(diffusion_model, sigmas, layout)
     token = CURRENT_CALL.set(call)
     try:
-        return executor(*args, **kwargs)
+        out = executor(*args, **kwargs)
     finally:
         CURRENT_CALL.reset(token)
+    if call.declined_calls and not call.patched_calls and not _warned.get(family.name):
+        _warned[family.name] = True
+        logger.warning(
+            "[PLADIS] %s: the patched attention received inputs PLADIS does not handle (an attention mask); "
+            "PLADIS did nothing in this model call. Please report this with your ComfyUI version.",
+            family.name,
+        )
+    return out
 
 
 def patch_attention_modules(

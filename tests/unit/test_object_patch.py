@@ -271,3 +271,23 @@ def test_a_subclass_is_not_assumed_to_share_the_layout():
     dm.__class__ = type("PixArtVariant", (type(dm),), {})
     with pytest.raises(ValueError, match="cannot patch"):
         patch(model)
+
+
+def test_inputs_the_family_does_not_handle_run_dense_and_are_reported_once(caplog, monkeypatch):
+    class MaskingDiT(DiTStandIn):
+        def forward(self, x, context, transformer_options, **kwargs):
+            image, text = self.img_in(x.flatten(2).transpose(1, 2)), self.txt_in(context)
+            for block in self.blocks:  # PixArt's cross-attention with a mask, which ComfyUI does not pass today
+                image = image + block.cross_attn(image, text.reshape(1, -1, DIM), mask=[TEXT])
+            return image
+
+    model = make("pixart")
+    model.model.diffusion_model.__class__ = type("PixArtMS", (MaskingDiT,), {})
+    monkeypatch.setattr(object_patch, "_warned", {})
+    x, context = inputs()
+    dense = run(model, x, context)
+    patched, _ = patch(model)
+    with caplog.at_level("WARNING"):
+        assert torch.equal(run(patched, x, context), dense)
+        run(patched, x, context)
+    assert sum("PLADIS did nothing" in r.message for r in caplog.records) == 1
