@@ -1,8 +1,9 @@
-"""DiTs (Flux, Chroma, SD3, Qwen-Image, Wan): PLADIS through ComfyUI's ``optimized_attention_override``.
+"""DiTs: PLADIS through ComfyUI's ``optimized_attention_override``; each family is described in ``families``.
 
 Two official hooks, no model code copied:
-- an APPLY_MODEL wrapper records, per model call, how many text and image tokens the joint sequence holds
-  (from the model's inputs) in a fresh ``JointForward`` it adds to a copy of the transformer options;
+- an APPLY_MODEL wrapper records, per model call, where the text keys and image queries are (the family's
+  layout of the model's inputs) in a fresh ``JointForward`` it adds to a copy of the transformer options; it
+  also puts PLADIS's override back in front of an attention backend a later node wrote into the single slot;
 - the attention override (chained to any override already set) recognises the text attention of each block
   — the joint attention of MM-DiTs, the text cross-attention of Wan — and applies PLADIS to it; every other
   call goes through unchanged.
@@ -12,10 +13,10 @@ and newer for most families), else from the order of those calls within the mode
 
 from __future__ import annotations
 
+import copy
 import logging
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -29,47 +30,17 @@ from ..pladis_core.joint_attention import (
     sdpa_with_logsumexp,
 )
 from . import comfy_bridge
+from .families import DitFamily, ModelCall, TokenLayout, family_of
 from .layer_selection import Site
 from .step_range import SigmaRange
 
 logger = logging.getLogger(__name__)
 
 FORWARD_KEY = "pladis_joint_forward"
+OVERRIDE_KEY = "pladis_override"  # the last PLADIS override installed, found again at model-call time
 _warned: dict[str, bool] = {}  # families already warned about, so that the log says it once
 # ComfyUI backends verified to accept q/k/v padded to another head dim (the text-mass column rides along).
 PADDING_SAFE_BACKENDS = frozenset({"attention_basic", "attention_sub_quad", "attention_split", "attention_pytorch"})
-
-
-@dataclass(frozen=True)
-class DitFamily:
-    """How one DiT attends to its text.
-
-    ``parts``: (site part, the diffusion model's attribute holding those blocks), in execution order.
-    Joint attention: the sequence is [text | image | reference latents …] with the text as long as the
-    conditioning (Flux, Chroma, Qwen-Image), or ``image_last``: [text | image] with the image tokens at the end
-    (SD3, whose text part also holds its register tokens). ``cross_attention``: a separate text
-    cross-attention whose keys are the conditioning (Wan).
-    """
-
-    name: str
-    parts: tuple[tuple[str, str], ...]
-    image_last: bool = False
-    cross_attention: bool = False
-
-
-FLUX_LIKE = (("double", "double_blocks"), ("single", "single_blocks"))
-FAMILIES = {  # by the exact class of the diffusion model: variants with other blocks are not assumed to fit
-    "Flux": DitFamily("Flux", FLUX_LIKE),
-    "Chroma": DitFamily("Chroma", FLUX_LIKE),
-    "OpenAISignatureMMDITWrapper": DitFamily("SD3", (("double", "joint_blocks"),), image_last=True),
-    "QwenImageTransformer2DModel": DitFamily("Qwen-Image", (("double", "transformer_blocks"),)),
-    "WanModel": DitFamily("Wan", (("block", "blocks"),), cross_attention=True),
-}
-SUPPORTED = "Flux (dev, schnell, Kontext), Chroma, SD3/SD3.5, Qwen-Image, Wan 2.x (T2V, I2V)"
-
-
-def family_of(diffusion_model: Any) -> DitFamily | None:
-    return FAMILIES.get(type(diffusion_model).__name__)
 
 
 def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
@@ -80,30 +51,25 @@ def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
     ]
 
 
-def image_token_count(x: torch.Tensor, patch_size: Any) -> int:
-    """Tokens of a (B, C, H, W) or (B, C, T, H, W) latent cut into patches (padded up to whole patches, as the
-    models do); an int patch size patches H and W only."""
-    patch = (1, patch_size, patch_size) if isinstance(patch_size, int) else tuple(patch_size)
-    dims = x.shape[2:]
-    return math.prod(math.ceil(size / p) for size, p in zip(dims, patch[len(patch) - len(dims) :], strict=True))
-
-
 @dataclass(frozen=True)
 class JointCall:
+    """A text attention call: its text keys and the query rows that change; ``cross``: all keys are text (a
+    plain cross-attention); ``groups``: (batch rows, text keys) where batch elements hold their text apart."""
+
     site: Site | None
     text: slice
     image: slice
     cross: bool = False
+    groups: tuple[tuple[slice, slice], ...] = ()
 
 
 @dataclass
 class JointForward:
-    """One model call: the token counts, and per attention override how many joint calls it has seen."""
+    """One model call: its token layout, and per attention override how many text attention calls it has seen."""
 
     family: DitFamily
     sites: list[Site]
-    text_tokens: int
-    image_tokens: int
+    layout: TokenLayout
     counters: dict[int, int] = field(default_factory=dict)
     attention_calls: int = 0
     joint_calls: int = 0
@@ -112,38 +78,51 @@ class JointForward:
     def classify(
         self, owner: object, q: torch.Tensor, k: torch.Tensor, kwargs: dict, options: dict
     ) -> JointCall | None:
-        """The text attention of a block, with its text and image token slices; None for other calls."""
+        """The text attention of a block, with its text keys and changed query rows; None for other calls."""
         self.attention_calls += 1
         axis = 2 if kwargs.get("skip_reshape", False) else 1
-        length = q.shape[axis]
-        cross = self.family.cross_attention
-        if cross:
-            if k.shape[axis] != self.text_tokens or length != self.image_tokens:
-                return None
-            text, image = slice(0, self.text_tokens), slice(0, length)
-        elif k.shape[axis] != length:
+        n_query, n_key = q.shape[axis], k.shape[axis]
+        layout = self.layout
+        if layout.text.stop <= layout.text.start:
             return None
-        elif self.family.image_last:
-            if length <= self.image_tokens:
+        if self.family.cross_attention:
+            if n_key != layout.length or n_query < layout.image.stop:
                 return None
-            text, image = slice(0, length - self.image_tokens), slice(length - self.image_tokens, length)
+            image = slice(0, n_query)
+        elif n_key != n_query or n_query < layout.length:
+            return None
         else:
-            if length < self.text_tokens + self.image_tokens or self.text_tokens == 0:
+            image = layout.image
+        groups = ()
+        if layout.batch_text:
+            if len(layout.batch_text) != q.shape[0]:
                 return None
-            text, image = slice(0, self.text_tokens), slice(self.text_tokens, self.text_tokens + self.image_tokens)
+            groups = tuple((slice(b, b + 1), text) for b, text in enumerate(layout.batch_text))
         index = self.counters.get(id(owner), 0)
         self.counters[id(owner)] = index + 1
         self.joint_calls += 1
-        return JointCall(self._site(index, options), text, image, cross)
+        cross = self.family.cross_attention and layout.text == slice(0, n_key)
+        return JointCall(self._site(index, options), layout.text, image, cross, groups)
 
     def _site(self, index: int, options: dict) -> Site | None:
-        parts = [part for part, _ in self.family.parts]
+        parts = self.family.part_names
         block_index = options.get("block_index")
         if block_index is not None:
             part = options.get("block_type") if len(parts) > 1 else parts[0]
             if part in parts:
                 return Site(part, block_index, None)
         return self.sites[index] if index < len(self.sites) else None
+
+
+def batch_rows(args: tuple, kwargs: dict, rows: slice) -> tuple[tuple, dict]:
+    """An attention call's arguments for some of its batch elements (q, k, v, and a per-element mask)."""
+    batch = args[0].shape[0]
+
+    def part(t: Any) -> Any:
+        return t[rows] if isinstance(t, torch.Tensor) and t.dim() >= 3 and t.shape[0] == batch else t
+
+    args = (*(t[rows] for t in args[:3]), *(part(a) for a in args[3:]))
+    return args, {n: part(x) if n == "mask" else x for n, x in kwargs.items()}
 
 
 def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor:
@@ -222,6 +201,8 @@ class PladisJointAttention:
         return func(*args, **kwargs)
 
     def pladis(self, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
+        if call.groups:
+            return by_batch_groups(self, func, call, args, kwargs)
         a = AttentionArgs.read(args, kwargs)
         result, out = a.empty_output()
         bias = additive_mask(a.mask, compute_dtype(a.q.dtype))
@@ -266,28 +247,91 @@ def _rows(bias: torch.Tensor | None, rows: slice) -> torch.Tensor | None:
     return bias[..., rows, :]
 
 
+def by_batch_groups(
+    override: PladisJointAttention, func: Callable, call: JointCall, args: tuple, kwargs: dict
+) -> torch.Tensor:
+    """PLADIS on each group of batch elements with its own text keys (dense where it has none), concatenated."""
+    outputs = []
+    for rows, text in call.groups:
+        part_args, part_kwargs = batch_rows(args, kwargs, rows)
+        if text.stop <= text.start:
+            outputs.append(override.dense(func, part_args, part_kwargs))
+        else:
+            outputs.append(override.pladis(func, replace(call, text=text, groups=()), part_args, part_kwargs))
+    return torch.cat(outputs)
+
+
+def with_backend(override: PladisJointAttention, backend: Callable | None) -> PladisJointAttention:
+    """A copy of ``override`` (and of the PLADIS overrides it chains) whose dense part goes through ``backend``."""
+    chained = override.previous
+    twin = copy.copy(override)
+    twin.previous = with_backend(chained, backend) if isinstance(chained, PladisJointAttention) else backend
+    return twin
+
+
+def holds(obj: Any, target: object, depth: int = 3) -> bool:
+    """Whether ``obj`` refers to ``target`` through its closure, attributes, partial arguments or bound self:
+    an override that chains the one before it holds it in one of these."""
+    if obj is target:
+        return True
+    if depth == 0 or obj is None:
+        return False
+    func = getattr(obj, "__func__", obj)
+    inner = [cell.cell_contents for cell in getattr(func, "__closure__", None) or () if _filled(cell)]
+    inner += [getattr(obj, "__self__", None), getattr(obj, "func", None), *getattr(obj, "args", ())]
+    if not callable(obj) or not hasattr(obj, "__code__"):
+        inner += list(getattr(obj, "__dict__", {}).values())
+    return any(holds(x, target, depth - 1) for x in inner if x is not None and not isinstance(x, torch.Tensor))
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def _call_options(options: dict, forward: JointForward) -> dict:
+    """This model call's transformer options: the forward state, and PLADIS's override in front of an attention
+    backend a later node put in the single override slot without chaining PLADIS's (as ComfyUI's
+    ModelAttentionBackend and the Sage/Flash patch nodes do)."""
+    changed = {**options, FORWARD_KEY: forward}
+    ours, current = options.get(OVERRIDE_KEY), options.get("optimized_attention_override")
+    if isinstance(ours, PladisJointAttention) and current is not None and not holds(current, ours):
+        if not _warned.get("backend_after"):
+            _warned["backend_after"] = True
+            logger.info(
+                "[PLADIS] a node after PLADIS replaced the attention override; PLADIS stays in front of it and "
+                "uses it for the dense attention"
+            )
+        changed["optimized_attention_override"] = with_backend(ours, current)
+    return changed
+
+
 def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     """APPLY_MODEL wrapper: adds a fresh ``JointForward`` for this model call to its transformer options."""
-    diffusion_model = executor.class_obj.diffusion_model
+    base_model = executor.class_obj
+    diffusion_model = base_model.diffusion_model
     family = family_of(diffusion_model)
     if family is None:
         return executor(*args, **kwargs)
     context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
-    forward = JointForward(
-        family,
-        block_sites(diffusion_model, family),
-        text_tokens=0 if context is None else context.shape[1],
-        image_tokens=image_token_count(args[0], diffusion_model.patch_size),
-    )
-    out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: {**options, FORWARD_KEY: forward})
+    layout = family.layout(ModelCall(diffusion_model, base_model, args[0], context, kwargs))
+    forward = JointForward(family, block_sites(diffusion_model, family), layout)
+    out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: _call_options(options, forward))
     if forward.attention_calls and not forward.joint_calls and not _warned.get(family.name):
         _warned[family.name] = True
         logger.warning(
-            "[PLADIS] %s: no joint attention call matched the expected layout (%d text, %d image tokens); "
-            "PLADIS did nothing in this model call. Please report this with your ComfyUI version.",
+            "[PLADIS] %s: no text attention call matched the expected layout (text keys %d-%d, image queries "
+            "%d-%d, %d tokens); PLADIS did nothing in this model call. Please report this with your ComfyUI "
+            "version.",
             family.name,
-            forward.text_tokens,
-            forward.image_tokens,
+            layout.text.start,
+            layout.text.stop,
+            layout.image.start,
+            layout.image.stop,
+            layout.length,
         )
     return out
 
@@ -299,8 +343,8 @@ def patch_joint_attention(
     comfy_bridge.require_attention_override()
     options = model_patcher.model_options.setdefault("transformer_options", {})
     previous = options.get("optimized_attention_override")
-    options["optimized_attention_override"] = PladisJointAttention(
-        alpha, scale, step_range, frozenset(selected), previous
-    )
+    override = PladisJointAttention(alpha, scale, step_range, frozenset(selected), previous)
+    options["optimized_attention_override"] = override
+    options[OVERRIDE_KEY] = override
     comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_joint_layout", joint_layout_wrapper)
     return previous is not None

@@ -7,7 +7,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import dit, unet
+from . import dit, families, object_patch, unet
+from .families import object_patched
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
 from .safe_text import escape, quote
 from .step_range import SigmaRange
@@ -163,18 +164,25 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         selected = choose_sites(sites, request, unet.DEFAULT_PARTS)
         step = step_range(patched, request)
         report.kept_patches = unet.patch_cross_attention(patched, selected, request.alpha, request.scale, step)
+    elif object_patched.family_of(diffusion_model) is not None:
+        family = object_patched.family_of(diffusion_model)
+        report.architecture = "cross-attention" if family.kind == families.CROSS else "joint-attention"
+        sites = object_patch.block_sites(diffusion_model, family)
+        selected = choose_sites(sites, request, (family.part,))
+        object_patch.patch_attention_modules(
+            patched, family, selected, request.alpha, request.scale, step_range(patched, request)
+        )
     else:
-        family = dit.family_of(diffusion_model)
+        family = families.family_of(diffusion_model)
         if family is None:
             raise UnsupportedModelError(
-                f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): it "
-                "has no UNet cross-attention and is not a DiT PLADIS knows. Supported: UNet models with "
-                "cross-attention (SD1.5, SD2.x, SDXL and its Lightning/Turbo/DMD2/Hyper variants); "
-                f"{dit.SUPPORTED}."
+                f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): "
+                f"{families.refusal(diffusion_model)}. Supported: UNet models with cross-attention (SD1.5, SD2.x, "
+                f"SDXL and its Lightning/Turbo/DMD2/Hyper variants); {families.SUPPORTED}; {object_patched.SUPPORTED}."
             )
         report.architecture = "cross-attention" if family.cross_attention else "joint-attention"
         sites = dit.block_sites(diffusion_model, family)
-        selected = choose_sites(sites, request, tuple(part for part, _ in family.parts))
+        selected = choose_sites(sites, request, family.default_parts or family.part_names)
         step = step_range(patched, request)
         chained = dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step)
         report.kept_patches = int(chained)

@@ -314,3 +314,50 @@ def run_dit(model_patcher, x, context, sigma=1.0, reference=None, mask=None):
 def make_dit_patcher(seed: int = 0, **kwargs):
     torch.manual_seed(seed)
     return StandInModelPatcher(JointBaseModelStandIn(JointDiTStandIn(**kwargs)))
+
+
+class ObjectPatchingModelPatcher(StandInModelPatcher):
+    """A stand-in ModelPatcher with ComfyUI's object patches: ``add_object_patch(dotted name, obj)``; the clone
+    copies them and shares the backup; ``get_model_object`` answers the patch, else the backed-up original,
+    else the model's attribute; ``patch_model`` sets them on the shared model (backing up what was there) and
+    ``unpatch_model`` puts the backups back."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.object_patches = {}
+        self.object_patches_backup = {}
+
+    def clone(self):
+        clone = ObjectPatchingModelPatcher(self.model)
+        clone.model_options = copy_lists_and_dicts(self.model_options)
+        clone.wrappers = copy_lists_and_dicts(self.wrappers)
+        clone.object_patches = dict(self.object_patches)
+        clone.object_patches_backup = self.object_patches_backup
+        return clone
+
+    def add_object_patch(self, name, obj):
+        self.object_patches[name] = obj
+
+    def get_model_object(self, name):
+        if name in self.object_patches:
+            return self.object_patches[name]
+        if name in self.object_patches_backup:
+            return self.object_patches_backup[name]
+        return functools.reduce(getattr, name.split("."), self.model)
+
+    def _set(self, name, value):
+        *path, last = name.split(".")
+        owner = functools.reduce(getattr, path, self.model)
+        previous = getattr(owner, last)
+        setattr(owner, last, value)
+        return previous
+
+    def patch_model(self):
+        for name, obj in self.object_patches.items():
+            previous = self._set(name, obj)
+            self.object_patches_backup.setdefault(name, previous)
+
+    def unpatch_model(self):
+        for name, obj in self.object_patches_backup.items():
+            self._set(name, obj)
+        self.object_patches_backup.clear()

@@ -10,6 +10,7 @@ from pack import import_pack
 pack = import_pack()
 Node = pack.nodes.PLADISModelPatch
 dit = pack.nodes.dit
+families = pack.nodes.families
 
 DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
 TEXT_TOKENS, IMAGE_TOKENS = 5, 16  # 8x8 latent, patch 2
@@ -127,7 +128,7 @@ def test_calls_that_are_not_joint_attention_pass_through():
     model = make_dit_patcher()
     patched, _ = patch(model)
     override = patched.model_options["transformer_options"]["optimized_attention_override"]
-    forward = dit.JointForward(dit.FAMILIES["Flux"], [], text_tokens=5, image_tokens=16)
+    forward = joint_forward("Flux", families.base.text_first(5, 16))
     options = {"pladis_joint_forward": forward, "sigmas": torch.ones(1)}
     q = torch.randn(1, 4, 16, 8)  # image tokens only: a refiner-style self-attention
     out = override(attention.attention_pytorch, q, q, q, 4, skip_reshape=True, transformer_options=options)
@@ -135,18 +136,25 @@ def test_calls_that_are_not_joint_attention_pass_through():
     assert forward.attention_calls == 1 and forward.joint_calls == 0
 
 
+def joint_forward(class_name, layout, sites=()):
+    return dit.JointForward(families.BY_CLASS[class_name], list(sites), layout)
+
+
 def test_block_identity_from_comfyui_block_info():
-    forward = dit.JointForward(dit.FAMILIES["Flux"], [], text_tokens=5, image_tokens=16)
+    forward = joint_forward("Flux", families.base.text_first(5, 16))
     q = torch.randn(1, 4, 21, 8)
     call = forward.classify(object(), q, q, {"skip_reshape": True}, {"block_type": "single", "block_index": 7})
     assert call.site == ("single", 7, None) and call.text == slice(0, 5) and call.image == slice(5, 21)
 
 
-def test_image_last_layout_of_sd3():
-    forward = dit.JointForward(dit.FAMILIES["OpenAISignatureMMDITWrapper"], [], text_tokens=7, image_tokens=16)
-    q = torch.randn(1, 25, 64)  # (B, L, H·D): 9 context tokens (7 + 2 registers) then 16 image tokens
+def test_sd3_register_tokens_are_filler():
+    diffusion_model = type("OpenAISignatureMMDITWrapper", (), {"patch_size": 2, "register_length": 2})()
+    call = families.ModelCall(diffusion_model, object(), torch.zeros(1, 16, 8, 8), torch.zeros(1, 7, 48))
+    layout = families.SD3.layout(call)
+    forward = joint_forward("OpenAISignatureMMDITWrapper", layout)
+    q = torch.randn(1, 25, 64)  # (B, L, H·D): 2 registers, 7 text tokens, then 16 image tokens
     call = forward.classify(object(), q, q, {}, {})
-    assert call.text == slice(0, 9) and call.image == slice(9, 25)
+    assert call.text == slice(2, 9) and call.image == slice(9, 25)
     assert forward.classify(object(), q[:, :16], q[:, :16], {}, {}) is None  # SD3.5's image-only attention
 
 
@@ -190,7 +198,8 @@ def test_stand_in_is_named_like_comfyui_flux():
 
 
 def test_wan_text_cross_attention_is_recognised_and_its_self_attention_is_not():
-    forward = dit.JointForward(dit.FAMILIES["WanModel"], [("block", 0, None)], text_tokens=12, image_tokens=32)
+    layout = families.TokenLayout(slice(0, 12), slice(0, 32), 12)
+    forward = joint_forward("WanModel", layout, [("block", 0, None)])
     video, text, clip = torch.randn(1, 32, 64), torch.randn(1, 12, 64), torch.randn(1, 257, 64)
     assert forward.classify(object(), video, video, {}, {}) is None
     assert forward.classify(object(), video, clip, {}, {}) is None  # Wan I2V's image cross-attention
@@ -199,12 +208,72 @@ def test_wan_text_cross_attention_is_recognised_and_its_self_attention_is_not():
 
 
 def test_image_token_counts():
-    assert dit.image_token_count(torch.zeros(1, 16, 9, 8), 2) == 5 * 4  # padded up to whole patches
-    assert dit.image_token_count(torch.zeros(1, 16, 1, 8, 8), 2) == 16  # Qwen-Image's one-frame latent
-    assert dit.image_token_count(torch.zeros(1, 16, 3, 8, 8), (1, 2, 2)) == 48  # Wan
+    assert families.image_token_count(torch.zeros(1, 16, 9, 8), 2) == 5 * 4  # padded up to whole patches
+    assert families.image_token_count(torch.zeros(1, 16, 1, 8, 8), 2) == 16  # Qwen-Image's one-frame latent
+    assert families.image_token_count(torch.zeros(1, 16, 3, 8, 8), (1, 2, 2)) == 48  # Wan
 
 
 def test_native_block_info_for_single_part_families():
-    forward = dit.JointForward(dit.FAMILIES["QwenImageTransformer2DModel"], [], text_tokens=5, image_tokens=16)
+    forward = joint_forward("QwenImageTransformer2DModel", families.base.text_first(5, 16))
     q = torch.randn(1, 21, 64)
     assert forward.classify(object(), q, q, {}, {"block_type": "double", "block_index": 4}).site == ("double", 4, None)
+
+
+def test_a_backend_override_set_after_pladis_is_used_for_the_dense_part(backend):
+    calls = []
+
+    def backend_node_override(func, *args, **kwargs):  # as ComfyUI's ModelAttentionBackend writes it: no chaining
+        calls.append(func.__name__)
+        return func(*args, **kwargs)
+
+    patched, _ = patch(make_dit_patcher())
+    after = patched.clone()
+    after.model_options["transformer_options"]["optimized_attention_override"] = backend_node_override
+    check_against_oracle(run(after), ALL_SITES)
+    assert calls == [backend] * 4
+
+
+def test_flux2_zero_left_padding_is_filler_per_batch_element():
+    flux = families.flux
+    context = torch.randn(2, 8, 4)
+    context[0, :5] = 0  # 3 text tokens
+    context[1, :2] = 0  # 6 text tokens
+    assert flux.leading_zero_rows(context) == [5, 2]
+    diffusion_model = type("Flux", (), {"patch_size": 2})()
+    flux2 = type("Flux2", (type("Flux", (), {}),), {})()
+    layout = flux.flux_layout(families.ModelCall(diffusion_model, flux2, torch.zeros(2, 16, 8, 8), context))
+    assert layout.text == slice(2, 8) and layout.image == slice(8, 24)
+    assert layout.batch_text == (slice(5, 8), slice(2, 8))
+    flux1 = flux.flux_layout(families.ModelCall(diffusion_model, object(), torch.zeros(2, 16, 8, 8), context))
+    assert flux1.text == slice(0, 8) and not flux1.batch_text  # Flux.1 has no filler: its zeros are text
+
+    forward = dit.JointForward(families.FLUX, [], layout)
+    q = torch.randn(2, 4, 24, 8)
+    call = forward.classify(object(), q, q, {"skip_reshape": True}, {"block_type": "double", "block_index": 0})
+    assert call.groups == ((slice(0, 1), slice(5, 8)), (slice(1, 2), slice(2, 8)))
+
+
+def test_an_unlisted_subclass_of_a_known_family_is_refused_as_unverified():
+    class Flux(torch.nn.Module):
+        pass
+
+    class FluxWithOtherTokens(Flux):
+        pass
+
+    model = StandInModelPatcher(JointBaseModelStandIn(FluxWithOtherTokens()))
+    with pytest.raises(ValueError, match=r"FluxWithOtherTokens is a variant of Flux .*not been verified"):
+        patch(model)
+
+
+def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
+    patched, _ = patch(make_dit_patcher())
+    options = patched.model_options["transformer_options"]
+    inner, calls = options["optimized_attention_override"], []
+
+    def chaining_override(func, *args, **kwargs):
+        calls.append(func.__name__)
+        return inner(func, *args, **kwargs)
+
+    options["optimized_attention_override"] = chaining_override
+    check_against_oracle(run(patched), ALL_SITES)  # PLADIS once, not twice
+    assert len(calls) == 4

@@ -1,0 +1,75 @@
+"""The DiT families PLADIS knows, one description each (see ``base.DitFamily``), and how a model is matched.
+
+A diffusion model matches a family when its class is one the family lists (the class and its known variants)
+and it passes the family's structural check. A subclass of a listed class that is not listed itself is refused:
+its layout was not verified. Adding a family: one description in a module here, added to ``FAMILIES``, and
+one integration test (tests/integration/comfyui_family_runner.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
+from .cross import ANIMA, COSMOS_PREDICT2, LTXV
+from .flux import CHROMA, FLUX
+from .hunyuan import HUNYUAN_VIDEO
+from .lumina import LUMINA
+from .qwen import QWEN_IMAGE
+from .sd3 import SD3
+from .wan import WAN
+
+__all__ = [
+    "BY_CLASS",
+    "SD3",
+    "CROSS",
+    "FAMILIES",
+    "JOINT",
+    "SUPPORTED",
+    "DitFamily",
+    "ModelCall",
+    "TokenLayout",
+    "family_of",
+    "image_token_count",
+    "refusal",
+]
+
+FAMILIES: tuple[DitFamily, ...] = (
+    FLUX,
+    CHROMA,
+    SD3,
+    QWEN_IMAGE,
+    WAN,
+    HUNYUAN_VIDEO,
+    LUMINA,
+    COSMOS_PREDICT2,
+    ANIMA,
+    LTXV,
+)
+SUPPORTED = (
+    "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
+    "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
+    "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV"
+)
+BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
+
+
+def family_of(diffusion_model: Any) -> DitFamily | None:
+    family = BY_CLASS.get(type(diffusion_model).__name__)
+    if family is None or not family.accepts(diffusion_model):
+        return None
+    return family
+
+
+def refusal(diffusion_model: Any) -> str:
+    """Why a diffusion model that matches no family is refused, for the error message."""
+    name = type(diffusion_model).__name__
+    for base in class_names(diffusion_model)[1:]:
+        if base in BY_CLASS:
+            return (
+                f"{name} is a variant of {base} ({BY_CLASS[base].name}) whose token layout PLADIS has not been "
+                "verified, so it is not assumed to fit"
+            )
+    if name in BY_CLASS:
+        return f"{name} does not have the blocks {BY_CLASS[name].name} has"
+    return "it has no UNet cross-attention and is not a DiT PLADIS knows"

@@ -1,0 +1,92 @@
+"""What a DiT family description is: where the text attention is and how a model call's inputs lay out its tokens."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+JOINT = "joint"  # one attention over [… text … image …]: only the image-query × text-key block changes
+CROSS = "cross"  # a separate text cross-attention: every query row changes over the text keys
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """The inputs of one ``apply_model`` call, as the APPLY_MODEL wrapper sees them."""
+
+    diffusion_model: Any
+    base_model: Any
+    x: torch.Tensor
+    context: torch.Tensor | None
+    conds: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text_tokens(self) -> int:
+        return 0 if self.context is None else self.context.shape[1]
+
+
+@dataclass(frozen=True)
+class TokenLayout:
+    """Where the text attention's tokens are in one model call.
+
+    Joint attention: the sequence has at least ``length`` tokens; ``text`` are the keys that came out of the
+    text encoders, ``image`` the queries whose rows change. Cross-attention: exactly ``length`` keys, of which
+    ``text`` are the encoder's, and at least ``image.stop`` queries, all of whose rows change.
+    ``batch_text``: where batch elements hold their text at different places (left-padding of a length that
+    depends on the prompt), the text slice of each element; empty if ``text`` holds for all.
+    """
+
+    text: slice
+    image: slice
+    length: int
+    batch_text: tuple[slice, ...] = ()
+
+
+@dataclass(frozen=True)
+class DitFamily:
+    """How one DiT family attends to its text.
+
+    ``classes``: the diffusion-model class names that share this layout (the class and its known variants).
+    ``parts``: (site part, attribute of the diffusion model holding those blocks), in execution order.
+    ``layout``: the token layout of a model call. ``text_keys``: which keys count as text, and why.
+    ``default_parts``: the parts the "default" layer preset patches (all of them if empty).
+    ``accepts``: a structural check on the diffusion model, for classes shared by several layouts.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    parts: tuple[tuple[str, str], ...]
+    attention: str
+    layout: Callable[[ModelCall], TokenLayout]
+    text_keys: str
+    default_parts: tuple[str, ...] = ()
+    accepts: Callable[[Any], bool] = lambda diffusion_model: True
+
+    @property
+    def cross_attention(self) -> bool:
+        return self.attention == CROSS
+
+    @property
+    def part_names(self) -> tuple[str, ...]:
+        return tuple(part for part, _ in self.parts)
+
+
+def image_token_count(x: torch.Tensor, patch_size: Any) -> int:
+    """Tokens of a (B, C, H, W) or (B, C, T, H, W) latent cut into patches (padded up to whole patches, as the
+    models do); an int patch size patches H and W only."""
+    patch = (1, patch_size, patch_size) if isinstance(patch_size, int) else tuple(patch_size)
+    dims = x.shape[2:]
+    return math.prod(math.ceil(size / p) for size, p in zip(dims, patch[len(patch) - len(dims) :], strict=True))
+
+
+def text_first(text_tokens: int, image_tokens: int, filler: int = 0, batch_text: tuple[slice, ...] = ()) -> TokenLayout:
+    """[filler | text | image | anything after (reference latents)]."""
+    start = filler + text_tokens
+    return TokenLayout(slice(filler, start), slice(start, start + image_tokens), start + image_tokens, batch_text)
+
+
+def class_names(obj: Any) -> list[str]:
+    return [cls.__name__ for cls in type(obj).__mro__]

@@ -1,0 +1,84 @@
+"""DiTs with a true text cross-attention per block: Cosmos Predict2, Anima (Cosmos Predict2's DiT), LTXV.
+
+Cosmos Predict2. Text keys: every key of the text cross-attention (T5 with its padding to 512 tokens, which
+ComfyUI's Cosmos text encoder zeroes: the encoder's output, not inserted by the model); every query row changes,
+as in UNet cross-attention. Block identity from ComfyUI's ``block_index``.
+
+Anima. Its LLM adapter turns the T5 tokens into the context and the model right-pads that with zero rows to 512
+(``preprocess_text_embeds``): those rows are filler and keep their dense weights, so the text keys are the
+adapter's tokens, a sub-slice [text | filler] per batch element. The adapter's own attention calls PyTorch
+directly and is not patched.
+
+LTXV (LTX-Video 0.9.x). Text keys: every key of the text cross-attention (T5), with the prompt's padding
+masked by the model's own mask; the query rows are the video tokens and any keyframe guide tokens after them.
+ComfyUI passes no block info: blocks are identified by call order.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count
+
+
+def cosmos_layout(call: ModelCall) -> TokenLayout:
+    dm = call.diffusion_model
+    video = image_token_count(call.x, (dm.patch_temporal, dm.patch_spatial, dm.patch_spatial))
+    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+
+
+COSMOS_PREDICT2 = DitFamily(
+    "Cosmos Predict2",
+    ("MiniTrainDIT",),
+    (("block", "blocks"),),
+    CROSS,
+    cosmos_layout,
+    "every key of the text cross-attention (the T5 tokens)",
+)
+
+
+def trailing_zero_rows(context: torch.Tensor) -> list[int]:
+    """Per batch element, how many all-zero token rows the context ends with."""
+    nonzero = context.ne(0).any(dim=-1).flip(1)  # (B, L), last token first
+    return torch.where(nonzero.any(dim=1), nonzero.int().argmax(dim=1), context.shape[1]).tolist()
+
+
+ANIMA_TEXT_LENGTH = 512
+
+
+def anima_layout(call: ModelCall) -> TokenLayout:
+    cosmos = cosmos_layout(call)
+    ids = call.conds.get("t5xxl_ids")
+    if ids is not None:  # the adapter runs inside the model call; the padding follows it
+        text = ids.shape[-1]
+        return TokenLayout(slice(0, text), cosmos.image, max(text, ANIMA_TEXT_LENGTH))
+    if call.context is None:
+        return cosmos
+    ends = [call.text_tokens - n for n in trailing_zero_rows(call.context)]
+    batch_text = tuple(slice(0, end) for end in ends) if len(set(ends)) > 1 else ()
+    return TokenLayout(slice(0, max(ends)), cosmos.image, call.text_tokens, batch_text)
+
+
+ANIMA = DitFamily(
+    "Anima",
+    ("Anima",),
+    (("block", "blocks"),),
+    CROSS,
+    anima_layout,
+    "the LLM adapter's tokens; the model's zero right-padding to 512 is filler",
+)
+
+
+def ltxv_layout(call: ModelCall) -> TokenLayout:
+    video = image_token_count(call.x, tuple(call.diffusion_model.patchifier.patch_size))
+    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+
+
+LTXV = DitFamily(
+    "LTXV",
+    ("LTXVModel",),
+    (("block", "transformer_blocks"),),
+    CROSS,
+    ltxv_layout,
+    "every key of the text cross-attention (the T5 tokens, padding masked by the model)",
+)

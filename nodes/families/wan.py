@@ -1,0 +1,39 @@
+"""Wan 2.x: self-attention, then a true text cross-attention per block (``block_index`` set by ComfyUI).
+
+Text keys: every key of the text cross-attention, i.e. the UMT5 encoder's tokens (the tokenizer pads them to
+512 with its pad token: they are the encoder's output, not inserted by the model). Wan I2V's cross-attention to
+the start image's 257 CLIP-vision tokens is a separate call and stays unchanged; so do the audio
+cross-attentions of HuMo and S2V. The query rows are the video tokens, including the frames some variants add
+(reference, motion, in-context latents). VACE's control blocks attend to the same text; their calls count as the
+main block they run after.
+"""
+
+from __future__ import annotations
+
+from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count
+
+WAN_VARIANTS = (
+    "WanModel",  # Wan 2.1 / 2.2 T2V, I2V, FLF2V, Fun; FlowRVS
+    "VaceWanModel",
+    "CameraWanModel",
+    "HumoWanModel",
+    "WanModel_S2V",
+    "AnimateWanModel",
+    "SCAILWanModel",
+    "SCAIL2WanModel",
+)
+
+
+def wan_layout(call: ModelCall) -> TokenLayout:
+    video = image_token_count(call.x, call.diffusion_model.patch_size)
+    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+
+
+WAN = DitFamily(
+    "Wan",
+    WAN_VARIANTS,
+    (("block", "blocks"),),
+    CROSS,
+    wan_layout,
+    "every key of the text cross-attention (the UMT5 tokens); CLIP-vision and audio keys are other calls",
+)

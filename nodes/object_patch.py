@@ -1,0 +1,137 @@
+"""PLADIS on DiTs whose attention ComfyUI calls without ``transformer_options`` (PixArt, HunyuanDiT, ERNIE-Image),
+through ComfyUI's object patches on the clone: the ``optimized_attention_override`` never sees these calls.
+
+Each selected block's attention module is object-patched (``add_object_patch("diffusion_model.<blocks>.<i>.
+<attention>", twin)``) with a twin: a shallow copy of the module that shares its parameters, submodules and
+buffers (the same objects, so weights, LoRA patches and device moves are the original's) and whose ``forward``
+is a ``PladisForward``. ComfyUI puts the twin in place when it loads the clone and the original back when it
+unloads it; the shared modules, their classes and the unpatched model are never changed.
+
+The step's sigma and the model call's token layout reach the twins through a context variable that an
+APPLY_MODEL wrapper sets for the duration of each model call; outside a model call, or outside the step range,
+a twin runs the module's own forward.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from . import comfy_bridge
+from .families.base import ModelCall
+from .families.object_patched import ObjectPatchedFamily, family_of
+from .layer_selection import Site
+from .step_range import SigmaRange
+
+logger = logging.getLogger(__name__)
+
+WRAPPER_KEY = "pladis_object_patch"
+_warned: dict[str, bool] = {}  # families already warned about, so that the log says it once
+
+
+@dataclass
+class ObjectPatchCall:
+    """One model call of an object-patched model: its sigma and text layout, and how many calls PLADIS changed."""
+
+    diffusion_model: Any
+    sigmas: torch.Tensor | None
+    layout: Any
+    patched_calls: int = 0
+    declined_calls: int = 0  # in the step range, but with inputs the family's forward does not handle
+
+
+CURRENT_CALL: contextvars.ContextVar[ObjectPatchCall | None] = contextvars.ContextVar("pladis_object_patch_call")
+
+
+class PladisForward:
+    """The ``forward`` of a twin: PLADIS in place of the module's softmax while the step is in range."""
+
+    def __init__(
+        self, family: ObjectPatchedFamily, twin: torch.nn.Module, alpha: float, scale: float, step_range: SigmaRange
+    ) -> None:
+        self.family = family
+        self.twin = twin
+        self.alpha = alpha
+        self.scale = scale
+        self.step_range = step_range
+
+    def dense(self, *args: Any, **kwargs: Any) -> Any:
+        return type(self.twin).forward(self.twin, *args, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        call = CURRENT_CALL.get(None)
+        if call is None or not self.step_range.contains({"sigmas": call.sigmas}):
+            return self.dense(*args, **kwargs)
+        out = self.family.forward(self, call.layout, *args, **kwargs)
+        if out is None:  # inputs this family's forward does not handle (a mask ComfyUI never passes today)
+            call.declined_calls += 1
+            return self.dense(*args, **kwargs)
+        call.patched_calls += 1
+        return out
+
+    def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: Any) -> torch.Tensor:
+        """PLADIS on (B, H, N, d) q, k, v of one call, as the family computes it (kept as a method: one place
+        that sees every patched attention's inputs)."""
+        return self.family.attend(q, k, v, layout, self.alpha, self.scale)
+
+    def __deepcopy__(self, memo: dict) -> PladisForward:
+        return self  # holds the model's module: share it, as ComfyUI shares the model between clones
+
+
+def twin_of(module: torch.nn.Module) -> torch.nn.Module:
+    """A module of the same class sharing ``module``'s parameters, buffers and submodules (the same dicts)."""
+    return copy.copy(module)
+
+
+def block_sites(diffusion_model: Any, family: ObjectPatchedFamily) -> list[Site]:
+    return [Site(family.part, index, None) for index in range(len(getattr(diffusion_model, family.blocks)))]
+
+
+def object_patch_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
+    """APPLY_MODEL wrapper: this model call's sigma and layout in ``CURRENT_CALL`` while the model runs."""
+    base_model = executor.class_obj
+    diffusion_model = base_model.diffusion_model
+    family = family_of(diffusion_model)
+    if family is None:
+        return executor(*args, **kwargs)
+    sigmas = args[1] if len(args) > 1 else kwargs.get("t")
+    context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
+    layout = family.layout(ModelCall(diffusion_model, base_model, args[0], context, kwargs))
+    call = ObjectPatchCall(diffusion_model, sigmas, layout)
+    token = CURRENT_CALL.set(call)
+    try:
+        out = executor(*args, **kwargs)
+    finally:
+        CURRENT_CALL.reset(token)
+    if call.declined_calls and not call.patched_calls and not _warned.get(family.name):
+        _warned[family.name] = True
+        logger.warning(
+            "[PLADIS] %s: the patched attention received inputs PLADIS does not handle (an attention mask); "
+            "PLADIS did nothing in this model call. Please report this with your ComfyUI version.",
+            family.name,
+        )
+    return out
+
+
+def patch_attention_modules(
+    model_patcher: Any,
+    family: ObjectPatchedFamily,
+    selected: list[Site],
+    alpha: float,
+    scale: float,
+    step_range: SigmaRange,
+) -> None:
+    """Object-patches the attention module of every selected block of ``model_patcher`` (a clone) with a twin."""
+    for site in selected:
+        name = f"diffusion_model.{family.blocks}.{site.block}.{family.module}"
+        # ComfyUI's view of the module: this clone's object patch, else the original even while a clone that
+        # patched it is loaded (the backup), else the model's.
+        twin = twin_of(model_patcher.get_model_object(name))
+        twin.forward = PladisForward(family, twin, alpha, scale, step_range)
+        model_patcher.add_object_patch(name, twin)
+    comfy_bridge.add_apply_model_wrapper(model_patcher, WRAPPER_KEY, object_patch_wrapper)

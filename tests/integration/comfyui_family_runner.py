@@ -1,0 +1,619 @@
+"""Runs inside a real ComfyUI (its interpreter, its root as working directory) and prints one JSON line.
+
+    python comfyui_family_runner.py PACK_DIR KIND
+
+A tiny model of one DiT family, built from ComfyUI's own classes with random weights (fp32, CPU); the pack is
+loaded by ComfyUI's loader, sampling is ComfyUI's. Every attention call is recorded; each call PLADIS changed
+is compared with the float64 formula over the text keys this runner expects for the family (written here,
+independently of the pack), every other call with dense attention. ``{"absent": true}`` when this ComfyUI has
+no such family.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+import os
+import sys
+import types
+
+PACK_DIR, KIND = sys.argv[1], sys.argv[2]
+sys.argv = [sys.argv[0], "--cpu"]
+sys.path.insert(0, os.getcwd())
+sys.path.insert(1, os.path.join(PACK_DIR, "tests"))
+sys.path.insert(2, PACK_DIR)
+
+import comfy.options  # noqa: E402
+
+comfy.options.enable_args_parsing()
+
+import comfy.model_base  # noqa: E402
+import comfy.model_patcher  # noqa: E402
+import comfy.sample  # noqa: E402
+import comfy.supported_models  # noqa: E402
+import torch  # noqa: E402
+from oracles import joint_reference  # noqa: E402
+
+import nodes  # noqa: E402
+from pladis_core.joint_attention import additive_mask  # noqa: E402
+
+CPU = torch.device("cpu")
+TEXT, CONTEXT_DIM = 5, 48
+NEGATIVE_TEXT = 9  # a longer negative prompt: with CFG, batch elements hold different amounts of filler
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def has(module, *names):
+    try:
+        mod = __import__(module, fromlist=["_"])
+    except ImportError:
+        return False
+    return all(hasattr(mod, n) for n in names)
+
+
+def fields_of(cls):
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def flux_config(extra, params_class):
+    config = {
+        "in_channels": 16,
+        "out_channels": 16,
+        "context_in_dim": CONTEXT_DIM,
+        "hidden_size": 64,
+        "mlp_ratio": 2.0,
+        "num_heads": 4,
+        "depth": 2,
+        "depth_single_blocks": 2,
+        "axes_dim": [4, 6, 6],
+        "theta": 10000,
+        "patch_size": 2,
+        "qkv_bias": True,
+        "txt_ids_dims": [],
+        **extra,
+    }
+    known = fields_of(params_class) | {"image_model"}
+    return {k: v for k, v in config.items() if k in known}
+
+
+@dataclasses.dataclass
+class Case:
+    """A family's tiny model and inputs, and where its text keys and changed rows are (per batch element)."""
+
+    config: object
+    model_class: object
+    latent: torch.Tensor
+    positive: list
+    negative: list
+    expect: object  # (q length, k length, context length of that batch element) -> (text, image) or None
+    parts: list
+    batch_context: object = None  # batch element -> its context length, for batches of mixed prompts
+
+
+def flux_case(flux2):
+    import comfy.ldm.flux.model as flux
+
+    if flux2 and not hasattr(comfy.model_base, "Flux2"):
+        return None
+    image_model = "flux2" if flux2 else "flux"
+    config = flux_config({"image_model": image_model, "guidance_embed": True, "vec_in_dim": 32}, flux.FluxParams)
+    model_config = (comfy.supported_models.Flux2 if flux2 else comfy.supported_models.Flux)(config)
+    model_class = comfy.model_base.Flux2 if flux2 else comfy.model_base.Flux
+
+    def cond(seed, n):
+        g = gen(seed)
+        return [
+            [
+                torch.randn(1, n, CONTEXT_DIM, generator=g),
+                {"pooled_output": torch.randn(1, 32, generator=g), "guidance": 3.5},
+            ]
+        ]
+
+    padded = 512 if flux2 else None
+
+    def expect(n_query, n_key, n_text):
+        length = padded or n_text
+        if n_query != n_key or n_query < length + 16:
+            return None
+        return slice(length - n_text, length), slice(length, length + 16)
+
+    return Case(
+        model_config,
+        model_class,
+        torch.zeros(1, 16, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
+def chroma_case(radiance):
+    if radiance:
+        if not has("comfy.ldm.chroma_radiance.model", "ChromaRadianceParams"):
+            return None
+        import comfy.ldm.chroma_radiance.model as module
+
+        params = module.ChromaRadianceParams
+        extra = {
+            "image_model": "chroma_radiance",
+            "in_channels": 3,
+            "out_channels": 3,
+            "patch_size": 4,
+            "nerf_hidden_size": 16,
+            "nerf_mlp_ratio": 2,
+            "nerf_depth": 1,
+            "nerf_max_freqs": 4,
+            "nerf_tile_size": 0,
+            "nerf_final_head_type": "linear",
+            "nerf_embedder_dtype": None,
+            "use_x0": False,
+            "use_sequential_txt_ids": False,
+        }
+        latent, model_config_class, model_class = (
+            torch.zeros(1, 3, 16, 16),
+            comfy.supported_models.ChromaRadiance,
+            comfy.model_base.ChromaRadiance,
+        )
+    else:
+        import comfy.ldm.chroma.model as module
+
+        params = module.ChromaParams
+        extra = {"image_model": "chroma", "in_channels": 64, "out_channels": 64}
+        latent, model_config_class, model_class = (
+            torch.zeros(1, 16, 8, 8),
+            comfy.supported_models.Chroma,
+            comfy.model_base.Chroma,
+        )
+    extra.update({"in_dim": 64, "out_dim": 64, "hidden_dim": 64, "n_layers": 1, "vec_in_dim": 32})
+    config = flux_config(extra, params)
+    for name in fields_of(params) - set(config):  # fields of other versions, with harmless values
+        config[name] = False
+
+    def cond(seed, n):
+        g = gen(seed)  # (ComfyUI 0.3.64's Chroma reads a pooled output it does not use)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {"pooled_output": torch.randn(1, 32, generator=g)}]]
+
+    def expect(n_query, n_key, n_text):
+        if n_query != n_key or n_query < n_text + 16:
+            return None
+        return slice(0, n_text), slice(n_text, n_text + 16)
+
+    return Case(
+        model_config_class(config),
+        model_class,
+        latent,
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
+def joint_expect(before_text=0, extra_text=0, image=16, before_image=0):
+    """[before_text | extra text and the prompt's tokens | before_image | image] joint calls."""
+
+    def expect(n_query, n_key, n_text):
+        text_end = before_text + extra_text + n_text
+        start = text_end + before_image
+        if n_query != n_key or n_query < start + image:
+            return None
+        return slice(before_text, text_end), slice(start, start + image)
+
+    return expect
+
+
+def hunyuan_case(variant):
+    import comfy.ldm.hunyuan_video.model as hunyuan
+
+    model_base_name = {"video": "HunyuanVideo", "video15": "HunyuanVideo15", "image21": "HunyuanImage21"}[variant]
+    if not hasattr(comfy.model_base, model_base_name):
+        return None
+    known = fields_of(hunyuan.HunyuanVideoParams)
+    video = variant != "image21"
+    config = {
+        "image_model": "hunyuan_video",
+        "in_channels": 33 if variant == "video15" else 16,
+        "out_channels": 16,
+        "vec_in_dim": 32 if variant == "video" else None,
+        "context_in_dim": CONTEXT_DIM,
+        "hidden_size": 64,
+        "mlp_ratio": 2.0,
+        "num_heads": 4,
+        "depth": 2,
+        "depth_single_blocks": 2,
+        "axes_dim": [4, 6, 6] if video else [8, 8],
+        "theta": 256,
+        "patch_size": [1, 2, 2] if video else [2, 2],
+        "qkv_bias": True,
+        "guidance_embed": variant == "video",
+        "byt5": variant != "video",
+        "meanflow": False,
+        "use_cond_type_embedding": variant == "video15",
+        "vision_in_dim": 32 if variant == "video15" else None,
+        "meanflow_sum": False,
+    }
+    if variant != "video" and "byt5" not in known:
+        return None
+    config = {k: v for k, v in config.items() if k in known | {"image_model"}}
+    model_config_class = getattr(comfy.supported_models, model_base_name)
+    glyphs, vision = (3 if variant != "video" else 0), (7 if variant == "video15" else 0)
+
+    def cond(seed, n):
+        g = gen(seed)
+        extra = {"pooled_output": torch.randn(1, 32, generator=g), "guidance": 6.0}
+        if variant == "video":  # (ComfyUI's mask handling does not allow for byT5 tokens)
+            mask = torch.ones(1, n, dtype=torch.long)
+            mask[:, -2:] = 0  # the LLM's padding, masked by the model
+            extra["attention_mask"] = mask
+        if glyphs:
+            extra["conditioning_byt5small"] = torch.randn(1, glyphs, 1472, generator=g)
+        if vision:
+            extra["clip_vision_output"] = types.SimpleNamespace(
+                last_hidden_state=torch.randn(1, vision, 32, generator=g)
+            )
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    latent = torch.zeros(1, 16, 1, 8, 8) if video else torch.zeros(1, 16, 8, 8)
+    expect = joint_expect(before_text=vision, extra_text=glyphs)
+    model_class = getattr(comfy.model_base, model_base_name)
+    return Case(
+        model_config_class(config),
+        model_class,
+        latent,
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
+def cross_expect(image):
+    """A text cross-attention: all keys are the prompt's tokens, every query row (at least the latent's) changes."""
+
+    def expect(n_query, n_key, n_text):
+        if n_key != n_text or n_query < image:
+            return None
+        return slice(0, n_key), slice(0, n_query)
+
+    return expect
+
+
+def wan_case(variant):
+    model_base_name = {"vace": "WAN21_Vace", "camera": "WAN21_Camera"}[variant]
+    if not hasattr(comfy.model_base, model_base_name):
+        return None
+    config = {
+        "image_model": "wan2.1",
+        "model_type": variant,
+        "dim": 64,
+        "ffn_dim": 128,
+        "freq_dim": 32,
+        "text_dim": CONTEXT_DIM,
+        "num_heads": 4,
+        "num_layers": 2,
+        "in_dim": 16,
+        "out_dim": 16,
+    }
+    if variant == "vace":
+        config.update(vace_layers=1, vace_in_dim=96)
+    if variant == "camera":
+        config.update(in_dim=32, in_dim_control_adapter=24)
+    model_config = getattr(comfy.supported_models, model_base_name)(config)
+
+    def cond(seed, n):
+        g = gen(seed)
+        extra = {}
+        if variant == "camera":  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
+            vision = torch.randn(1, 257, 1280, generator=g)
+            extra["clip_vision_output"] = types.SimpleNamespace(penultimate_hidden_states=vision)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    latent = torch.zeros(1, 16, 2, 8, 8)
+    model_class = getattr(comfy.model_base, model_base_name)
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(32), ["block"])
+
+
+def lumina_case(zimage):
+    if zimage and not hasattr(comfy.supported_models, "ZImage"):
+        return None
+    import inspect
+
+    import comfy.ldm.lumina.model as lumina
+
+    config = {
+        "image_model": "lumina2",
+        "patch_size": 2,
+        "in_channels": 16,
+        "dim": 64,
+        "n_layers": 2,
+        "n_refiner_layers": 1,
+        "n_heads": 4,
+        "n_kv_heads": 2,  # grouped k/v heads, repeated by the model before attention
+        "multiple_of": 16,
+        "ffn_dim_multiplier": 1.0,
+        "qk_norm": True,
+        "cap_feat_dim": CONTEXT_DIM,
+        "axes_dims": [4, 6, 6],
+        "axes_lens": [64, 64, 64],
+    }
+    if zimage:
+        # (Z-Image's modulation assumes a width of at least 256)
+        config.update(z_image_modulation=True, pad_tokens_multiple=32, dim=256, axes_dims=[16, 24, 24])
+    known = set(inspect.signature(lumina.NextDiT.__init__).parameters)
+    config = {k: v for k, v in config.items() if k in known | {"image_model"}}
+    model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    def expect(n_query, n_key, n_text):
+        caption = 32 if zimage else n_text
+        if n_query != n_key or n_query < caption + 16:
+            return None
+        return slice(0, n_text), slice(caption, caption + 16)
+
+    latent = torch.zeros(1, 16, 8, 8)
+    return Case(
+        model_config, comfy.model_base.Lumina2, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"]
+    )
+
+
+def cosmos_case(anima):
+    if not hasattr(comfy.model_base, "Anima" if anima else "CosmosPredict2"):
+        return None
+    config = {
+        "image_model": "anima" if anima else "cosmos_predict2",
+        "max_img_h": 16,
+        "max_img_w": 16,
+        "max_frames": 4,
+        "in_channels": 16,
+        "out_channels": 16,
+        "patch_spatial": 2,
+        "patch_temporal": 1,
+        "model_channels": 64,
+        "num_blocks": 2,
+        "num_heads": 4,
+        "crossattn_emb_channels": CONTEXT_DIM,
+        "pos_emb_cls": "rope3d",
+        "use_adaln_lora": True,
+        "adaln_lora_dim": 16,
+    }
+    if anima:
+        config["crossattn_emb_channels"] = 1024  # the width of its LLM adapter
+    model_config = (comfy.supported_models.Anima if anima else comfy.supported_models.CosmosT2IPredict2)(config)
+
+    def cond(seed, n):
+        g = gen(seed)
+        if not anima:
+            return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {}]]
+        # T5 token ids and Qwen3 hidden states, as ComfyUI's Anima text encoder gives them
+        ids = torch.randint(0, 100, (n,), generator=g)
+        extra = {"t5xxl_ids": ids, "t5xxl_weights": torch.ones(n)}
+        return [[torch.randn(1, 7, 1024, generator=g), extra]]
+
+    def anima_expect(n_query, n_key, n_text):
+        if n_key != 512 or n_query < 16:
+            return None
+        return slice(0, n_text), slice(0, n_query)
+
+    latent = torch.zeros(1, 16, 1, 8, 8)
+    model_class = comfy.model_base.Anima if anima else comfy.model_base.CosmosPredict2
+    expect = anima_expect if anima else cross_expect(16)
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
+
+
+def ltxv_case():
+    config = {
+        "image_model": "ltxv",
+        "in_channels": 16,
+        "cross_attention_dim": 64,
+        "attention_head_dim": 16,
+        "num_attention_heads": 4,
+        "caption_channels": CONTEXT_DIM,
+        "num_layers": 2,
+    }
+    model_config = comfy.supported_models.LTXV(config)
+
+    def cond(seed, n):
+        mask = torch.ones(1, n, dtype=torch.long)
+        mask[:, -2:] = 0  # the prompt's padding, masked by the model
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+
+    latent = torch.zeros(1, 16, 2, 4, 4)
+    return Case(
+        model_config, comfy.model_base.LTXV, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(32), ["block"]
+    )
+
+
+CASES = {
+    "ltxv": ltxv_case,
+    "cosmos_predict2": functools.partial(cosmos_case, False),
+    "anima": functools.partial(cosmos_case, True),
+    "lumina2": functools.partial(lumina_case, False),
+    "zimage": functools.partial(lumina_case, True),
+    "wan_vace": functools.partial(wan_case, "vace"),
+    "wan_camera": functools.partial(wan_case, "camera"),
+    "hunyuan_video": functools.partial(hunyuan_case, "video"),
+    "hunyuan_video15": functools.partial(hunyuan_case, "video15"),
+    "hunyuan_image21": functools.partial(hunyuan_case, "image21"),
+    "flux2": functools.partial(flux_case, True),
+    "flux": functools.partial(flux_case, False),
+    "chroma_radiance": functools.partial(chroma_case, True),
+}
+
+
+def build(case):
+    case.config.set_inference_dtype(torch.float32, None)
+    model = case.model_class(case.config, device=CPU)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.05)
+        for b in model.diffusion_model.buffers():
+            if b.is_floating_point():
+                b.normal_(0, 0.05)
+    return comfy.model_patcher.ModelPatcher(model, CPU, CPU)
+
+
+def sample(case, model, cfg=1.0, steps=2):
+    noise = torch.randn(case.latent.shape, generator=gen(3))
+    with torch.inference_mode():  # as ComfyUI samples
+        return comfy.sample.sample(
+            model,
+            noise,
+            steps,
+            cfg,
+            "euler",
+            "simple",
+            case.positive,
+            case.negative,
+            case.latent,
+            disable_pbar=True,
+            seed=0,
+        )
+
+
+def pladis(model, **changes):
+    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
+    inputs = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
+    output = node.execute(model=model, **{**inputs, **changes})
+    return output.result[0], output.ui["pladis"][0]
+
+
+def heads_view(t, heads, skip_reshape):
+    if skip_reshape:
+        return t
+    if t.dim() == 4:
+        return t.transpose(1, 2)
+    return t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
+
+
+def record_calls(model):
+    """Wraps the installed override (as the APPLY_MODEL wrapper hands it out): records each call and whether
+    PLADIS changed it."""
+    calls = []
+
+    def spy_wrapper(executor, *args, **kwargs):
+        def spy_options(transformer_options):
+            inner = transformer_options["optimized_attention_override"]
+
+            def spy(func, *a, **kw):
+                forward = (kw.get("transformer_options") or {}).get("pladis_joint_forward")
+                before = forward.patched_calls if forward else 0
+                out = inner(func, *a, **kw)
+                calls.append((a, dict(kw), out, bool(forward and forward.patched_calls > before), context_lengths))
+                return out
+
+            return {**transformer_options, "optimized_attention_override": spy}
+
+        transformer_options = kwargs.get("transformer_options", args[5] if len(args) > 5 else {})
+        # Batch element b is the positive (0) or negative (1) prompt: cond_or_uncond says which.
+        context_lengths = [NEGATIVE_TEXT if c else TEXT for c in transformer_options["cond_or_uncond"]]
+        if "transformer_options" in kwargs:
+            return executor(*args, **{**kwargs, "transformer_options": spy_options(transformer_options)})
+        return executor(*args[:5], spy_options(transformer_options), *args[6:], **kwargs)
+
+    model.add_wrapper_with_key("apply_model", "zz_runner_spy", spy_wrapper)  # runs inside PLADIS's wrapper
+    return calls
+
+
+def oracle_errors(case, calls, scale=2.0):
+    """(changed calls, max error of changed calls vs the formula, max error of the others vs dense attention)."""
+    worst_patched, worst_dense, changed = 0.0, 0.0, 0
+    for args, kwargs, out, was_patched, context_lengths in calls:
+        heads = args[3] if len(args) > 3 else kwargs["heads"]
+        skip = kwargs.get("skip_reshape", False)
+        q4, k4, v4 = (heads_view(t, heads, skip) for t in args[:3])
+        n_query, n_key = q4.shape[2], k4.shape[2]
+        out4 = out if kwargs.get("skip_output_reshape") else out.view(out.shape[0], n_query, heads, -1).transpose(1, 2)
+        mask = args[4] if len(args) > 4 else kwargs.get("mask")
+        bias = additive_mask(mask, torch.float64)
+        changed += was_patched
+        for b in range(q4.shape[0]):
+            n_text = context_lengths[b * len(context_lengths) // q4.shape[0]]
+            expected = case.expect(n_query, n_key, n_text)
+            text, image = expected if expected else (slice(0, 1), slice(0, 1))  # (dense: no change anywhere)
+            s = scale if was_patched else 0.0
+            if was_patched and expected is None:
+                return changed, float("inf"), worst_dense  # PLADIS changed a call that is not text attention
+            bias_b = None if bias is None else bias[b : b + 1] if bias.shape[0] > 1 else bias
+            reference = joint_reference(q4[b : b + 1], k4[b : b + 1], v4[b : b + 1], text, image, 1.5, s, bias=bias_b)
+            error = float((out4[b : b + 1].double() - reference).abs().max() / reference.abs().max())
+            if was_patched:
+                worst_patched = max(worst_patched, error)
+            else:
+                worst_dense = max(worst_dense, error)
+    return changed, worst_patched, worst_dense
+
+
+def finite(t):
+    return bool(torch.isfinite(t).all())
+
+
+def backend_order():
+    """ComfyUI's ModelAttentionBackend node after PLADIS, and before it, on a tiny Flux."""
+    try:
+        from comfy_extras.nodes_model_advanced import ModelAttentionBackend
+    except ImportError:
+        return {"absent": True, "kind": KIND}
+    report = {"kind": KIND, "absent": False, "loaded": asyncio.run(nodes.load_custom_node(PACK_DIR))}
+    case = flux_case(False)
+    model = build(case)
+
+    def backend(m):
+        return ModelAttentionBackend().patch(m, "pytorch attention")[0]
+
+    after, before, alone = backend(pladis(model)[0]), pladis(backend(model))[0], backend(model)
+    out_after, out_before, out_alone = (sample(case, m, cfg=2.0) for m in (after, before, alone))
+    report["after_equals_before_max_diff"] = float((out_after - out_before).abs().max())
+    report["pladis_acts_after"] = not torch.equal(out_after, out_alone)
+    report["finite"] = finite(out_after)
+    calls = record_calls(after)
+    sample(case, after, steps=1)
+    report["after_changed_calls"] = sum(c[3] for c in calls)
+    _, report["after_oracle_max_error"], report["after_dense_max_error"] = oracle_errors(case, calls)
+    return report
+
+
+def main():
+    if KIND == "backend_order":
+        print(json.dumps(backend_order()))
+        return
+    case = CASES[KIND]()
+    if case is None:
+        print(json.dumps({"absent": True, "kind": KIND}))
+        return
+    report = {"kind": KIND, "absent": False}
+    report["loaded"] = asyncio.run(nodes.load_custom_node(PACK_DIR))
+    model = build(case)
+    patched, info = pladis(model)
+    report["summary"] = info["summary"]
+    report["patched"], report["available"] = info["patched"], info["available"]
+    report["family_class"] = type(model.model.diffusion_model).__name__
+
+    base = sample(case, model)
+    out = sample(case, patched)
+    report["finite"], report["changes_output"] = finite(out), not torch.equal(out, base)
+    report["cfg2_finite"] = finite(sample(case, patched, cfg=2.0))
+    report["scale0_bit_identical"] = torch.equal(sample(case, pladis(model, scale=0.0)[0]), base)
+
+    for name, cfg in (("cfg1", 1.0), ("cfg2", 2.0)):
+        probe = pladis(model)[0]
+        calls = record_calls(probe)
+        sample(case, probe, cfg=cfg, steps=1)
+        changed, worst_patched, worst_dense = oracle_errors(case, calls)
+        report[f"{name}_calls"], report[f"{name}_changed_calls"] = len(calls), changed
+        report[f"{name}_oracle_max_error"], report[f"{name}_dense_max_error"] = worst_patched, worst_dense
+        report[f"{name}_batched"] = max(len(c[4]) for c in calls) if calls else 0
+    report["parts"] = case.parts
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""PLADIS on a tiny model of each DiT family, in a real ComfyUI (opt-in: COMFYUI_PATH); see
+comfyui_family_runner.py. A family this ComfyUI does not have is skipped."""
+
+import pytest
+from comfyui import requires_comfyui, run_in_comfyui
+
+pytestmark = requires_comfyui
+
+KINDS = (
+    "flux2",
+    "chroma_radiance",
+    "wan_vace",
+    "wan_camera",
+    "hunyuan_video",
+    "hunyuan_video15",
+    "hunyuan_image21",
+    "lumina2",
+    "zimage",
+    "cosmos_predict2",
+    "anima",
+    "ltxv",
+)
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def report(request):
+    result = run_in_comfyui("comfyui_family_runner.py", request.param)
+    if result["absent"]:
+        pytest.skip(f"this ComfyUI has no {request.param}")
+    return result
+
+
+def test_patches_every_default_block(report):
+    assert report["loaded"]
+    assert report["patched"] == report["available"] > 0
+
+
+def test_sampling_is_finite_changed_and_scale_zero_is_bit_identical(report):
+    assert report["finite"] and report["changes_output"] and report["cfg2_finite"]
+    assert report["scale0_bit_identical"]
+
+
+@pytest.mark.parametrize("cfg", ["cfg1", "cfg2"])
+def test_every_text_attention_matches_the_float64_formula_on_the_familys_text_keys(report, cfg):
+    # Relative to max|out|; every other row, column and call is compared with dense attention.
+    assert report[f"{cfg}_changed_calls"] > 0
+    assert report[f"{cfg}_oracle_max_error"] <= 1e-4
+    assert report[f"{cfg}_dense_max_error"] <= 1e-4
+
+
+def test_padded_families_batch_prompts_of_different_lengths(report):
+    if report["kind"] in ("flux2", "anima"):
+        assert report["cfg2_batched"] == 2  # cond and uncond in one call, each with its own filler
+
+
+def test_an_attention_backend_node_after_pladis_gives_the_output_of_it_before_pladis():
+    report = run_in_comfyui("comfyui_family_runner.py", "backend_order")
+    if report["absent"]:
+        pytest.skip("this ComfyUI has no ModelAttentionBackend node")
+    assert report["loaded"] and report["finite"] and report["pladis_acts_after"]
+    assert report["after_equals_before_max_diff"] == 0.0
+    assert report["after_changed_calls"] == 4
+    assert report["after_oracle_max_error"] <= 1e-4 and report["after_dense_max_error"] <= 1e-4

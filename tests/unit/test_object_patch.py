@@ -1,0 +1,293 @@
+"""PLADIS through object patches (nodes/object_patch.py) on stand-ins shaped like PixArt, HunyuanDiT and
+ERNIE-Image, with a ModelPatcher stand-in that applies object patches as ComfyUI does."""
+
+import importlib
+
+import pytest
+import torch
+import torch.nn.functional as F
+from comfy_standins import JointBaseModelStandIn, ObjectPatchingModelPatcher, _Executor
+from oracles import joint_reference, pladis_reference
+from pack import import_pack
+from torch import nn
+
+pack = import_pack()
+Node = pack.nodes.PLADISModelPatch
+object_patch = importlib.import_module(f"{pack.__name__}.nodes.object_patch")
+object_patched = importlib.import_module(f"{pack.__name__}.nodes.families.object_patched")
+
+DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
+DIM, HEADS, TEXT, IMAGE = 32, 4, 6, 16
+
+
+def heads(t):
+    return t.view(t.shape[0], t.shape[1], HEADS, -1).transpose(1, 2)
+
+
+def tokens(t):
+    return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], -1)
+
+
+class CrossAttentionStandIn(nn.Module):
+    """PixArt's cross-attention interface: q_linear, kv_linear, proj; the batch's text flattened to one row."""
+
+    def __init__(self):
+        super().__init__()
+        self.num_heads, self.head_dim = HEADS, DIM // HEADS
+        self.q_linear, self.kv_linear, self.proj = nn.Linear(DIM, DIM), nn.Linear(DIM, 2 * DIM), nn.Linear(DIM, DIM)
+        self.proj_drop = nn.Identity()
+
+    def forward(self, x, cond, mask=None):
+        k, v = self.kv_linear(cond).view(x.shape[0], -1, 2, DIM).unbind(2)
+        return self.proj(tokens(F.scaled_dot_product_attention(heads(self.q_linear(x)), heads(k), heads(v))))
+
+
+class HunyuanCrossAttentionStandIn(nn.Module):
+    """HunyuanDiT's cross-attention interface: q_proj, kv_proj, q/k norms, out_proj; returns a 1-tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.num_heads, self.head_dim = HEADS, DIM // HEADS
+        self.q_proj, self.kv_proj, self.out_proj = nn.Linear(DIM, DIM), nn.Linear(DIM, 2 * DIM), nn.Linear(DIM, DIM)
+        self.q_norm, self.k_norm = nn.LayerNorm(DIM // HEADS), nn.LayerNorm(DIM // HEADS)
+        self.proj_drop = nn.Identity()
+
+    def project(self, x, y):
+        b = x.shape[0]
+        q = self.q_norm(self.q_proj(x).view(b, -1, HEADS, DIM // HEADS)).transpose(1, 2)
+        k, v = self.kv_proj(y).view(b, -1, 2, HEADS, DIM // HEADS).unbind(2)
+        return q, self.k_norm(k).transpose(1, 2), v.transpose(1, 2)
+
+    def forward(self, x, y, freqs_cis_img=None):
+        return (self.out_proj(tokens(F.scaled_dot_product_attention(*self.project(x, y)))),)
+
+
+class SelfAttentionStandIn(nn.Module):
+    """ERNIE-Image's single-stream attention interface: to_q/to_k/to_v, RMS-like q/k norms, to_out[0]."""
+
+    def __init__(self):
+        super().__init__()
+        self.heads, self.head_dim = HEADS, DIM // HEADS
+        self.to_q, self.to_k, self.to_v = (nn.Linear(DIM, DIM, bias=False) for _ in range(3))
+        self.norm_q, self.norm_k = nn.LayerNorm(DIM // HEADS), nn.LayerNorm(DIM // HEADS)
+        self.to_out = nn.ModuleList([nn.Linear(DIM, DIM, bias=False)])
+
+    def project(self, x):
+        b, n, _ = x.shape
+        q = self.norm_q(self.to_q(x).view(b, n, HEADS, -1)).transpose(1, 2)
+        k = self.norm_k(self.to_k(x).view(b, n, HEADS, -1)).transpose(1, 2)
+        return q, k, heads(self.to_v(x))
+
+    def forward(self, x, attention_mask=None, image_rotary_emb=None):
+        return self.to_out[0](tokens(F.scaled_dot_product_attention(*self.project(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, name, module):
+        super().__init__()
+        setattr(self, name, module)
+
+
+class DiTStandIn(nn.Module):
+    """[blocks] each adding its attention's output: PixArt (cross, flattened text), HunyuanDiT (cross),
+    ERNIE-Image (single stream [image ‖ text])."""
+
+    def __init__(self, kind, depth=2):
+        super().__init__()
+        self.kind = kind
+        self.img_in, self.txt_in = nn.Linear(4, DIM), nn.Linear(24, DIM)
+        module = {"pixart": CrossAttentionStandIn, "hunyuan": HunyuanCrossAttentionStandIn}.get(kind)
+        if kind == "ernie":
+            self.layers = nn.ModuleList(Block("self_attention", SelfAttentionStandIn()) for _ in range(depth))
+        else:
+            name = "cross_attn" if kind == "pixart" else "attn2"
+            self.blocks = nn.ModuleList(Block(name, module()) for _ in range(depth))
+
+    def forward(self, x, context, transformer_options, **kwargs):
+        image = self.img_in(x.flatten(2).transpose(1, 2))
+        text = self.txt_in(context)
+        if self.kind == "ernie":
+            h = torch.cat([image, text], dim=1)
+            for layer in self.layers:
+                h = h + layer.self_attention(h)
+            return h
+        for block in self.blocks:
+            if self.kind == "pixart":
+                image = image + block.cross_attn(image, text.reshape(1, -1, DIM))
+            else:
+                image = image + block.attn2(image, text)[0]
+        return image
+
+
+NAMES = {"pixart": "PixArtMS", "hunyuan": "HunYuanDiT", "ernie": "ErnieImageModel"}
+
+
+def make(kind, depth=2, seed=0):
+    torch.manual_seed(seed)
+    model = DiTStandIn(kind, depth)
+    model.__class__ = type(NAMES[kind], (DiTStandIn,), {})
+    return ObjectPatchingModelPatcher(JointBaseModelStandIn(model))
+
+
+def inputs(batch=1, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 4, 4, 4, generator=g), torch.randn(batch, TEXT, 24, generator=g)
+
+
+def run(model_patcher, x, context, sigma=1.0, **conds):
+    """One model call with the clone loaded (object patches set), unloaded afterwards."""
+    base = model_patcher.model
+
+    def apply_model(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs):
+        return base.diffusion_model(x, c_crossattn, transformer_options, **kwargs)
+
+    wrappers = [w for ws in model_patcher.wrappers.get("apply_model", {}).values() for w in ws]
+    options = {"sigmas": torch.full((1,), float(sigma)), "cond_or_uncond": [0]}
+    model_patcher.patch_model()
+    try:
+        with torch.no_grad():
+            return _Executor(wrappers, apply_model, base)(
+                x, torch.full((1,), float(sigma)), None, context, None, options, **conds
+            )
+    finally:
+        model_patcher.unpatch_model()
+
+
+def patch(model, **changes):
+    output = Node.execute(model=model, **{**DEFAULTS, **changes})
+    return output.result[0], output.ui["pladis"][0]
+
+
+@pytest.mark.parametrize("kind", ["pixart", "hunyuan", "ernie"])
+def test_each_block_is_object_patched_on_the_clone_only(kind):
+    model = make(kind)
+    modules = [m for m in model.model.diffusion_model.modules() if m.__class__.__name__.endswith("StandIn")]
+    patched, report = patch(model)
+    assert report["patched"] == report["available"] == 2
+    assert len(patched.object_patches) == 2 and not model.object_patches
+    for name, twin in patched.object_patches.items():
+        original = model.get_model_object(name)
+        assert type(twin) is type(original) and twin is not original
+        assert dict(twin.named_parameters()) == dict(original.named_parameters())  # the same weights
+        assert isinstance(twin.forward, object_patch.PladisForward)
+    assert all("forward" not in vars(m) for m in modules)
+
+
+def test_pixart_cross_attention_is_pladis_over_every_text_key_and_the_model_is_restored():
+    model = make("pixart", depth=1)
+    x, context = inputs(batch=2)
+    dense = run(model, x, context)
+    patched, _ = patch(model)
+    out = run(patched, x, context)
+    dm = model.model.diffusion_model
+    attn = dm.blocks[0].cross_attn
+    image, text = dm.img_in(x.flatten(2).transpose(1, 2)), dm.txt_in(context)
+    k, v = attn.kv_linear(text).chunk(2, dim=-1)
+    expected = image + attn.proj(pladis_reference(attn.q_linear(image), k, v, HEADS, 1.5, 2.0).float())
+    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert not torch.equal(out, dense)
+    assert torch.equal(run(model, x, context), dense)  # unloaded: the original modules are back
+    assert "forward" not in vars(attn) and dm.blocks[0].cross_attn is attn
+
+
+def test_without_the_object_patch_mechanism_nothing_would_change():
+    # The twins act only while the clone is loaded: the shared model itself is never edited.
+    model = make("pixart", depth=1)
+    x, context = inputs()
+    patched, _ = patch(model)
+    patched.object_patches.clear()
+    assert torch.equal(run(patched, x, context), run(model, x, context))
+
+
+def test_hunyuan_dit_padding_positions_keep_their_dense_weights():
+    model = make("hunyuan", depth=1)
+    x, context = inputs()
+    masks = {"text_embedding_mask": torch.tensor([[1, 1, 1, 0]]), "text_embedding_mask_t5": torch.tensor([[1, 0]])}
+    patched, _ = patch(model)
+    out = run(patched, x, context, **masks)
+    dm = model.model.diffusion_model
+    attn = dm.blocks[0].attn2
+    image = dm.img_in(x.flatten(2).transpose(1, 2))
+    q, k, v = attn.project(image, dm.txt_in(context))
+    keys = torch.tensor([0, 1, 2, 4, 3, 5])  # text keys first: attention does not depend on key order
+    reference = joint_reference(q, k[:, :, keys], v[:, :, keys], slice(0, 4), slice(0, IMAGE), 1.5, 2.0)
+    expected = image + attn.out_proj(tokens(reference.float()))
+    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    all_text = joint_reference(q, k, v, slice(0, TEXT), slice(0, IMAGE), 1.5, 2.0)
+    assert (image + attn.out_proj(tokens(all_text.float())) - out).abs().max() > 1e-3  # the mask mattered
+
+
+def test_hunyuan_dit_text_keys_from_its_masks():
+    call = pack.nodes.families.ModelCall(None, None, None, None, {
+        "text_embedding_mask": torch.tensor([[1, 0]]), "text_embedding_mask_t5": torch.tensor([[1, 1, 0]])
+    })  # fmt: skip
+    assert object_patched.hunyuan_dit_text_keys(call).tolist() == [[True, False, True, True, False]]
+    full = {"text_embedding_mask": torch.ones(1, 2), "text_embedding_mask_t5": torch.ones(1, 3)}
+    assert object_patched.hunyuan_dit_text_keys(pack.nodes.families.ModelCall(None, None, None, None, full)) is None
+
+
+def test_ernie_image_rows_change_over_the_text_keys_only():
+    model = make("ernie", depth=1)
+    x, context = inputs()
+    patched, report = patch(model)
+    assert report["architecture"] == "joint-attention"
+    out = run(patched, x, context)
+    dm = model.model.diffusion_model
+    attn = dm.layers[0].self_attention
+    h = torch.cat([dm.img_in(x.flatten(2).transpose(1, 2)), dm.txt_in(context)], dim=1)
+    reference = joint_reference(*attn.project(h), slice(IMAGE, IMAGE + TEXT), slice(0, IMAGE), 1.5, 2.0)
+    expected = h + attn.to_out[0](tokens(reference.float()))
+    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    dense = run(model, x, context)
+    assert (out[:, IMAGE:] - dense[:, IMAGE:]).abs().max() <= 1e-5  # text rows: dense attention
+    assert (out[:, :IMAGE] - dense[:, :IMAGE]).abs().max() > 1e-3
+
+
+def test_outside_the_step_range_and_outside_a_model_call_the_modules_own_forward_runs():
+    model = make("pixart")
+    x, context = inputs()
+    dense = run(model, x, context, sigma=0.1)
+    patched, _ = patch(model, start_percent=0.0, end_percent=0.5)
+    assert torch.equal(run(patched, x, context, sigma=0.1), dense)  # σ below the range's end
+    assert not torch.equal(run(patched, x, context, sigma=10.0), run(model, x, context, sigma=10.0))
+    twin = patched.object_patches["diffusion_model.blocks.0.cross_attn"]
+    image, text = torch.randn(1, IMAGE, DIM), torch.randn(1, TEXT, DIM)
+    assert object_patch.CURRENT_CALL.get(None) is None
+    with torch.no_grad():
+        assert torch.equal(twin(image, text), type(twin).forward(twin, image, text))
+
+
+def test_layer_selection_and_scale_zero():
+    model = make("hunyuan", depth=3)
+    patched, report = patch(model, layers="custom", custom_layers="block 1")
+    assert list(patched.object_patches) == ["diffusion_model.blocks.1.attn2"] and report["patched"] == 1
+    unpatched, report = patch(model, scale=0.0)
+    assert not unpatched.object_patches and report["patched"] == 0
+
+
+def test_a_subclass_is_not_assumed_to_share_the_layout():
+    model = make("pixart")
+    dm = model.model.diffusion_model
+    dm.__class__ = type("PixArtVariant", (type(dm),), {})
+    with pytest.raises(ValueError, match="cannot patch"):
+        patch(model)
+
+
+def test_inputs_the_family_does_not_handle_run_dense_and_are_reported_once(caplog, monkeypatch):
+    class MaskingDiT(DiTStandIn):
+        def forward(self, x, context, transformer_options, **kwargs):
+            image, text = self.img_in(x.flatten(2).transpose(1, 2)), self.txt_in(context)
+            for block in self.blocks:  # PixArt's cross-attention with a mask, which ComfyUI does not pass today
+                image = image + block.cross_attn(image, text.reshape(1, -1, DIM), mask=[TEXT])
+            return image
+
+    model = make("pixart")
+    model.model.diffusion_model.__class__ = type("PixArtMS", (MaskingDiT,), {})
+    monkeypatch.setattr(object_patch, "_warned", {})
+    x, context = inputs()
+    dense = run(model, x, context)
+    patched, _ = patch(model)
+    with caplog.at_level("WARNING"):
+        assert torch.equal(run(patched, x, context), dense)
+        run(patched, x, context)
+    assert sum("PLADIS did nothing" in r.message for r in caplog.records) == 1
