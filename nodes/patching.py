@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..pladis_core.dispatch import backend_log_line
 from . import dit, families, object_patch, unet
 from .families import object_patched
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
@@ -91,6 +92,7 @@ class PatchReport:
     patched: int = 0
     available: int = 0
     kept_patches: int = 0
+    engine: str = ""
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -104,6 +106,8 @@ class PatchReport:
             )
             if self.kept_patches:
                 text += f"; kept {self.kept_patches} earlier attention patch(es) in place"
+            if self.engine:
+                text += f"; {self.engine}"
         return escape("; ".join([text, *self.notes]))
 
     def as_dict(self) -> dict[str, Any]:
@@ -151,6 +155,7 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         start_percent=request.start_percent,
         end_percent=request.end_percent,
         layers=request.layers,
+        engine=backend_log_line(getattr(patched, "load_device", "cpu")),
     )
     if request.custom_layers.strip() and request.layers != "custom":
         report.notes.append(f"custom_layers is ignored because layers is '{request.layers}'")

@@ -286,8 +286,19 @@ def test_logs_one_line_saying_what_it_did(caplog):
     with caplog.at_level(logging.INFO):
         _, report = patch(make_model_patcher(), alpha=2.0, scale=1.5, start_percent=0.1, end_percent=0.8)
     lines = [r.getMessage() for r in caplog.records if "[PLADIS]" in r.getMessage()]
-    assert lines == ["[PLADIS] SDXL: patched 60 of 70 cross-attention layers (default) with α=2, λ=1.5, steps 10%–80%"]
+    assert lines == [
+        "[PLADIS] SDXL: patched 60 of 70 cross-attention layers (default) with α=2, λ=1.5, steps 10%–80%; "
+        "PLADIS engine: eager PyTorch (cpu tensors)"
+    ]
     assert report["summary"] in lines[0]
+    assert report["engine"] == "PLADIS engine: eager PyTorch (cpu tensors)"
+
+
+def test_the_report_names_the_fused_kernel_where_it_would_run(monkeypatch):
+    dispatch = pack.pladis_core.dispatch
+    monkeypatch.setattr(dispatch, "backend_for", lambda device: dispatch.BackendChoice(dispatch.TRITON, "cuda tensors"))
+    _, report = patch(make_model_patcher())
+    assert report["summary"].endswith("; PLADIS engine: fused Triton kernel (cuda tensors)")
 
 
 def test_entrypoint_returns_the_extension_with_the_node():
