@@ -87,14 +87,13 @@ def softmax_scale_or_default(softmax_scale: float | None, dim: int) -> float:
     return dim**-0.5 if softmax_scale is None else softmax_scale
 
 
-def sdpa_attend(bias: torch.Tensor | None = None, softmax_scale: float | None = None) -> Attend:
-    """Dense attention by PyTorch's fused kernel, with an additive mask (B|1, H|1, Lq|1, Lk)."""
+def sdpa_attend(bias: torch.Tensor | None = None) -> Attend:
+    """Dense attention by PyTorch's fused kernel, with an additive mask (B|1, H|1, Lq|1, Lk), at the default
+    1/√D scale (as ``dense_attention_with_text_mass`` wants: its q copies carry the softmax scale)."""
 
     def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: slice) -> torch.Tensor:
         mask = mask_for_heads(bias, heads)
-        return F.scaled_dot_product_attention(
-            q, k, v, attn_mask=None if mask is None else mask.to(q.dtype), scale=softmax_scale
-        )
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask.to(q.dtype))
 
     return attend
 
@@ -226,7 +225,7 @@ def pladis_joint_attention(
     if attend is None and attend_with_logsumexp is None:
         # Its own dense pass in float32: the sum dense + correction is then rounded to the output dtype once.
         work_dtype = compute_dtype(q.dtype)
-        attend = sdpa_attend(bias, softmax_scale)
+        attend = sdpa_attend(bias)
         if v.shape[-1] == q.shape[-1]:
             attend_with_logsumexp = sdpa_with_logsumexp(q.device, bias, softmax_scale)
         if attend_with_logsumexp is not None:
