@@ -116,21 +116,22 @@ def logsumexp_over_keys(
     softmax_scale: float | None = None,
 ) -> torch.Tensor:
     """Each row's log-sum-exp of q·kᵀ·s (+ bias) over all keys, (B, H, Nq) in float32 or wider, computed
-    over key chunks so that no full score matrix is held; s = ``softmax_scale``, 1/√d by default. An extra
-    pass over the scores: the fallback for backends that give neither a log-sum-exp nor room for an extra V
-    column."""
+    over chunks of query rows so that no full score matrix is held; s = ``softmax_scale``, 1/√d by default.
+    An extra pass over the scores: the fallback for backends that give neither a log-sum-exp nor room for an
+    extra V column."""
     batch, heads, n_query, dim = q.shape
     n_key = k.shape[2]
     dtype = compute_dtype(q.dtype)
     keys_t = k.transpose(-1, -2).to(dtype) * softmax_scale_or_default(softmax_scale, dim)
-    step = max(1, chunk_scores // max(batch * heads * n_query, 1))
-    total = torch.full((batch, heads, n_query), float("-inf"), dtype=dtype, device=q.device)
-    queries = q.to(dtype)
-    for start in range(0, n_key, step):
-        scores = torch.matmul(queries, keys_t[..., start : start + step])
+    # Whole rows per chunk: one GEMM reads the keys once per chunk (key chunks would re-read all of q each).
+    rows = max(1, chunk_scores // max(batch * heads * n_key, 1))
+    total = torch.empty((batch, heads, n_query), dtype=dtype, device=q.device)
+    for start in range(0, n_query, rows):
+        stop = min(n_query, start + rows)
+        scores = torch.matmul(q[:, :, start:stop].to(dtype), keys_t)
         if bias is not None:
-            scores += bias[..., start : start + step]
-        total = torch.logaddexp(total, torch.logsumexp(scores, dim=-1))
+            scores += bias[..., start:stop, :] if bias.shape[-2] > 1 else bias
+        total[:, :, start:stop] = torch.logsumexp(scores, dim=-1)
     return total
 
 
