@@ -1,6 +1,6 @@
 """Runs inside a real ComfyUI (its interpreter, its root as working directory) and prints one JSON line.
 
-    python comfyui_backends_runner.py PACK_DIR {basic,split,sub_quad,pytorch} [IMAGE_TOKENS TEXT_TOKENS]
+    python comfyui_backends_runner.py PACK_DIR {basic,split,sub_quad,pytorch} [IMAGE_TOKENS TEXT_TOKENS [HEADS]]
 
 A Flux-width joint-attention call (24 heads of 128; by default 4096 image + 512 text tokens, Flux at 1024²)
 in float32 and bfloat16 through one of ComfyUI's own attention backends, with PLADIS's override installed as
@@ -21,6 +21,7 @@ import time
 PACK_DIR, BACKEND = sys.argv[1], sys.argv[2]
 IMAGE_TOKENS = int(sys.argv[3]) if len(sys.argv) > 3 else 4096
 TEXT_TOKENS = int(sys.argv[4]) if len(sys.argv) > 4 else 512
+HEADS = int(sys.argv[5]) if len(sys.argv) > 5 else 24  # fewer: Flux's token counts at 2048² in affordable time
 sys.argv = [sys.argv[0], "--cpu"]
 sys.path.insert(0, os.getcwd())
 sys.path.insert(1, os.path.join(PACK_DIR, "tests"))
@@ -37,7 +38,7 @@ from pack import import_pack  # noqa: E402
 
 pack = import_pack()
 dit = pack.nodes.dit
-HEADS, DIM = 24, 128
+DIM = 128
 SITE = pack.nodes.layer_selection.Site("double", 0, None)
 
 
@@ -138,7 +139,7 @@ def small_checks(backend, report):
 def main():
     torch.manual_seed(0)
     backend = getattr(attention, f"attention_{BACKEND}")
-    report = {"backend": backend.__name__, "image_tokens": IMAGE_TOKENS, "text_tokens": TEXT_TOKENS}
+    report = {"backend": backend.__name__, "image_tokens": IMAGE_TOKENS, "text_tokens": TEXT_TOKENS, "heads": HEADS}
     report["threads"] = torch.get_num_threads()
     with torch.inference_mode():
         for dtype in (torch.float32, torch.bfloat16):
