@@ -440,9 +440,9 @@ def test_sdxl_long_prompt_with_one_element_repeat_padded():
     torch.testing.assert_close(out[1:].double(), unrepeated, atol=2e-5, rtol=0)
 
 
-@pytest.mark.parametrize("batch", [1, 3, 4])
+@pytest.mark.parametrize("batch", [3, 4])
 def test_sdxl_attn2_batches_above_two_in_chunks(batch):
-    q, k, v = sd_like_qkv(batch=batch, n_query=128, heads=10, dim_head=64, n_key=154, dtype=torch.bfloat16, seed=batch)
+    q, k, v = sd_like_qkv(batch=batch, n_query=64, heads=10, dim_head=64, n_key=154, dtype=torch.bfloat16, seed=batch)
     out = pladis_attention(q, k, v, 10, chunk_scores=1 << 15)  # several query chunks
     expected = pladis_reference(q, k, v, 10, 1.5, 2.0)
     assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
