@@ -25,7 +25,9 @@ from ..pladis_core.alpha_entmax import compute_dtype
 from ..pladis_core.cross_attention import pladis_attention_heads
 from ..pladis_core.joint_attention import (
     additive_mask,
+    keys_for_default_scale,
     logsumexp_over_keys,
+    mask_for_heads,
     pladis_joint_attention,
     sdpa_with_logsumexp,
 )
@@ -134,9 +136,27 @@ def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor
     return t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
 
 
+def _plain_tensor(t: Any) -> Any:
+    """The tensor of a Comfy Kitchen ``AttentionTensorContainer`` (ComfyUI ≥ 0.33), taken from it as ComfyUI's
+    wrapper does for overrides; anything else as it is."""
+    return t if isinstance(t, torch.Tensor) or not hasattr(t, "take") else t.take()
+
+
+# The backends' signature: (q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False,
+# skip_output_reshape=False, **kwargs).
+_POSITIONAL = ("heads", "mask", "attn_precision", "skip_reshape", "skip_output_reshape")
+# What AttentionArgs turns into q, k, v and the output layout; the backend gets the rest as they came.
+_READ = frozenset({"heads", "mask", "skip_reshape", "skip_output_reshape", "scale", "enable_gqa"})
+
+
 @dataclass
 class AttentionArgs:
-    """One optimized_attention call's arguments, with (B, H, L, D) views of q, k, v."""
+    """One optimized_attention call's arguments, with (B, H, L, D) views of q, k, v.
+
+    k and v have q's H heads: grouped-query inputs (``enable_gqa``, fewer k/v heads) are repeated per group
+    as ComfyUI's backends do. ``softmax_scale`` is the call's ``scale`` (ComfyUI ≥ 0.33), None for 1/√D;
+    ``backend_kwargs`` are the other arguments, for a backend called on copies in this (B, H, L, D) layout.
+    """
 
     q: torch.Tensor
     k: torch.Tensor
@@ -144,13 +164,28 @@ class AttentionArgs:
     heads: int
     mask: torch.Tensor | None
     skip_output_reshape: bool
+    softmax_scale: float | None = None
+    backend_kwargs: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, args: tuple, kwargs: dict) -> AttentionArgs:
-        heads = args[3] if len(args) > 3 else kwargs["heads"]
-        mask = args[4] if len(args) > 4 else kwargs.get("mask")
-        q, k, v = (_heads_view(t, heads, kwargs.get("skip_reshape", False)) for t in args[:3])
-        return cls(q, k, v, heads, mask, kwargs.get("skip_output_reshape", False))
+        named = {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+        heads, skip_reshape = named["heads"], named.get("skip_reshape", False)
+        q, k, v = args[:3]
+        q = _heads_view(q, heads, skip_reshape)
+        key_heads = heads
+        if named.get("enable_gqa", False) and not skip_reshape and k.dim() == 3:
+            key_heads = k.shape[-1] // q.shape[-1]
+        k, v = (_heads_view(t, key_heads, skip_reshape) for t in (k, v))
+        if k.shape[1] != heads:  # grouped-query attention: query head h reads key head h // (H / H_kv)
+            k, v = (t.repeat_interleave(heads // t.shape[1], dim=1) for t in (k, v))
+        softmax_scale = named.get("scale")
+        if softmax_scale is not None:
+            softmax_scale = float(softmax_scale)
+            if softmax_scale == q.shape[-1] ** -0.5:
+                softmax_scale = None
+        rest = {name: value for name, value in named.items() if name not in _READ}
+        return cls(q, k, v, heads, named.get("mask"), named.get("skip_output_reshape", False), softmax_scale, rest)
 
     def empty_output(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(what the backend would return, its (B, H, L, Dv) view) — uninitialised."""
@@ -185,6 +220,7 @@ class PladisJointAttention:
         self.previous = previous
 
     def __call__(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        args = tuple(_plain_tensor(t) for t in args[:3]) + args[3:]
         options = kwargs.get("transformer_options") or {}
         forward = options.get(FORWARD_KEY)
         if forward is None or len(args) < 3 or not self.step_range.contains(options):
@@ -207,11 +243,22 @@ class PladisJointAttention:
         result, out = a.empty_output()
         bias = additive_mask(a.mask, compute_dtype(a.q.dtype))
         if call.cross:
-            pladis_attention_heads(a.q, a.k, a.v, self.alpha, self.scale, out=out, bias=bias)
+            keys = keys_for_default_scale(a.k, a.softmax_scale)
+            pladis_attention_heads(a.q, keys, a.v, self.alpha, self.scale, out=out, bias=bias)
         else:
             dense_source = self.dense_source(func, call, args, kwargs, a, bias)
             pladis_joint_attention(
-                a.q, a.k, a.v, call.text, call.image, self.alpha, self.scale, bias=bias, out=out, **dense_source
+                a.q,
+                a.k,
+                a.v,
+                call.text,
+                call.image,
+                self.alpha,
+                self.scale,
+                bias=bias,
+                out=out,
+                softmax_scale=a.softmax_scale,
+                **dense_source,
             )
         return result
 
@@ -220,22 +267,25 @@ class PladisJointAttention:
         the backend's log-sum-exp, an extra V column through the backend, or a separate log-sum-exp pass."""
         if self.previous is None and func.__name__ in PADDING_SAFE_BACKENDS:
             if func.__name__ == "attention_pytorch" and a.q.shape[-1] == a.v.shape[-1]:
-                kernel = sdpa_with_logsumexp(a.q.device, additive_mask(a.mask, a.q.dtype))
+                kernel = sdpa_with_logsumexp(a.q.device, additive_mask(a.mask, a.q.dtype), a.softmax_scale)
                 if kernel is not None:
                     return {"attend_with_logsumexp": kernel}
-            rest = {
-                n: x for n, x in kwargs.items() if n not in ("heads", "mask", "skip_reshape", "skip_output_reshape")
-            }
 
-            def attend(qp: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor) -> torch.Tensor:
-                return func(qp, kp, vp, a.heads, mask=a.mask, skip_reshape=True, skip_output_reshape=True, **rest)
+            def attend(qp: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor, heads: slice) -> torch.Tensor:
+                # Called per group of heads, on padded copies whose q already carries the softmax scale.
+                mask = mask_for_heads(a.mask, heads)
+                return func(
+                    qp, kp, vp, qp.shape[1], mask=mask, skip_reshape=True, skip_output_reshape=True, **a.backend_kwargs
+                )
 
             return {"attend": attend}
 
         def attend_with_logsumexp(*_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             # Only the image rows' log-sum-exp is read; the others stay 0.
             logsumexp = torch.zeros(a.q.shape[:3], dtype=compute_dtype(a.q.dtype), device=a.q.device)
-            logsumexp[..., call.image] = logsumexp_over_keys(a.q[:, :, call.image], a.k, _rows(bias, call.image))
+            logsumexp[..., call.image] = logsumexp_over_keys(
+                a.q[:, :, call.image], a.k, _rows(bias, call.image), softmax_scale=a.softmax_scale
+            )
             return a.heads_view_of_output(self.dense(func, args, kwargs)), logsumexp
 
         return {"attend_with_logsumexp": attend_with_logsumexp}

@@ -8,6 +8,7 @@ from pladis_core.joint_attention import (
     additive_mask,
     dense_attention_with_text_mass,
     logsumexp_over_keys,
+    mask_for_heads,
     sdpa_attend,
     sdpa_with_logsumexp,
 )
@@ -146,3 +147,65 @@ def test_dense_from_another_backend_with_a_separate_logsumexp_pass():
 
     out = pladis_joint_attention(q, k, v, TEXT, IMAGE, attend_with_logsumexp=attend_with_logsumexp)
     torch.testing.assert_close(out, joint_reference(q, k, v, TEXT, IMAGE, 1.5, 2.0), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_heads_in_groups_with_a_mask_per_head(strategy, monkeypatch):
+    """A mask with a head dimension is cut to each group of heads in the dense pass."""
+    q, k, v = joint_qkv(batch=2, heads=5, dtype=torch.float64)
+    bias = torch.zeros(2, 5, 31, 31, dtype=torch.float64)
+    bias[0, 1, :, 2:5] = float("-inf")
+    bias[1, 4, 9:, 0] = float("-inf")
+    monkeypatch.setattr("pladis_core.joint_attention.DENSE_GROUP_BYTES", 1)
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, bias=bias, **dense_strategy(strategy, bias))
+    expected = joint_reference(q, k, v, TEXT, IMAGE, 1.5, 2.0, bias=bias)
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+
+
+def test_mask_for_heads_cuts_only_a_head_dimension():
+    per_head, shared = torch.zeros(2, 5, 3, 4), torch.zeros(2, 1, 3, 4)
+    assert mask_for_heads(per_head, slice(1, 3)).shape == (2, 2, 3, 4)
+    assert mask_for_heads(shared, slice(1, 3)) is shared
+    assert mask_for_heads(torch.zeros(2, 3, 4), slice(1, 3)).shape == (2, 3, 4)  # (B, Lq, Lk): every head
+    assert mask_for_heads(None, slice(0, 1)) is None
+
+
+@pytest.mark.parametrize("strategy", [*STRATEGIES, "default"])
+@pytest.mark.parametrize("softmax_scale", [0.1, 0.6])
+def test_a_softmax_scale_other_than_the_default(softmax_scale, strategy, monkeypatch):
+    """Z = QKᵀ·s for a given s (ComfyUI ≥ 0.33 passes ``scale``), in the dense pass and in the correction."""
+    monkeypatch.setattr("pladis_core.joint_attention.DENSE_GROUP_BYTES", 1)
+    q, k, v = joint_qkv(batch=2, heads=3, n_ref=4, dtype=torch.float64)
+    dense = {}
+    if strategy == "logsumexp":
+        dense = {"attend_with_logsumexp": sdpa_with_logsumexp(torch.device("cpu"), None, softmax_scale)}
+    elif strategy == "indicator":
+        dense = {"attend": sdpa_attend()}  # plain attention: the padded q copies carry the scale
+    out = pladis_joint_attention(q, k, v, TEXT, IMAGE, softmax_scale=softmax_scale, **dense)
+    expected = joint_reference(q * (softmax_scale * 4.0), k, v, TEXT, IMAGE, 1.5, 2.0)  # √16 = 4
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+
+
+def test_logsumexp_with_a_softmax_scale():
+    q, k, _ = joint_qkv(dtype=torch.float64)
+    expected = (q @ k.transpose(-1, -2) * 0.3).logsumexp(-1)
+    torch.testing.assert_close(logsumexp_over_keys(q, k, softmax_scale=0.3), expected, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_a_backend_on_cpu_gets_float32_copies_of_half_inputs(dtype):
+    """Half-precision scores before the softmax would cost ~1% of the output: on CPU the dense pass through a
+    backend runs in float32, and the sum is rounded to the inputs' dtype once."""
+    seen = []
+    attend = sdpa_attend()
+
+    def recording(q, k, v, heads):
+        seen.append(q.dtype)
+        return attend(q, k, v, heads)
+
+    q, k, v = joint_qkv(batch=2, heads=4, n_image=64, dim_head=32, dtype=dtype)
+    out = pladis_joint_attention(q, k, v, TEXT, slice(7, 71), attend=recording)
+    assert set(seen) == {torch.float32} and out.dtype == dtype
+    expected = joint_reference(q, k, v, TEXT, slice(7, 71), 1.5, 2.0)
+    ulp = 2.0 ** (torch.log2(expected.abs().max()).floor() - (10 if dtype == torch.float16 else 7))
+    assert (out.double() - expected).abs().max() <= ulp
