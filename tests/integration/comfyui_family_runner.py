@@ -431,7 +431,55 @@ def ltxv_case():
     )
 
 
+def hidream_case():
+    config = {
+        "image_model": "hidream",
+        "patch_size": 2,
+        "in_channels": 16,
+        "out_channels": 16,
+        "num_layers": 1,
+        "num_single_layers": 1,
+        "attention_head_dim": 16,
+        "num_attention_heads": 4,
+        "caption_channels": [CONTEXT_DIM, 40],
+        "text_emb_dim": 32,
+        "num_routed_experts": 2,
+        "num_activated_experts": 1,
+        "axes_dims_rope": [8, 4, 4],
+        "max_resolution": [16, 16],
+        "llama_layers": [0, 1],
+    }
+    model_config = comfy.supported_models.HiDream(config)
+    llama_tokens = 3
+
+    def cond(seed, n):
+        g = gen(seed)
+        extra = {
+            "pooled_output": torch.randn(1, 32, generator=g),
+            "conditioning_llama3": torch.randn(1, 2, llama_tokens, 40, generator=g),
+        }
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    def expect(n_query, n_key, n_text):
+        text_end = 16 + n_text + 2 * llama_tokens
+        if n_query != n_key or n_query < text_end:
+            return None
+        return slice(16, text_end), slice(0, 16)
+
+    latent = torch.zeros(1, 16, 8, 8)
+    return Case(
+        model_config,
+        comfy.model_base.HiDream,
+        latent,
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
 CASES = {
+    "hidream": hidream_case,
     "ltxv": ltxv_case,
     "cosmos_predict2": functools.partial(cosmos_case, False),
     "anima": functools.partial(cosmos_case, True),

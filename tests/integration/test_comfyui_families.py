@@ -19,6 +19,7 @@ KINDS = (
     "cosmos_predict2",
     "anima",
     "ltxv",
+    "hidream",
 )
 
 

@@ -159,11 +159,20 @@ def test_sd3_register_tokens_are_filler():
 
 
 def test_an_unknown_dit_is_a_clear_error_listing_the_supported_families():
+    class PixArtMS(torch.nn.Module):
+        pass
+
+    model = StandInModelPatcher(JointBaseModelStandIn(PixArtMS()))
+    with pytest.raises(ValueError, match=r"PixArtMS.*Supported: .*SDXL.*Flux.*SD3"):
+        patch(model)
+
+
+def test_a_known_class_without_its_blocks_is_refused():
     class HiDreamImageTransformer2DModel(torch.nn.Module):
         pass
 
     model = StandInModelPatcher(JointBaseModelStandIn(HiDreamImageTransformer2DModel()))
-    with pytest.raises(ValueError, match=r"HiDreamImageTransformer2DModel.*Supported: .*SDXL.*Flux.*SD3"):
+    with pytest.raises(ValueError, match=r"HiDreamImageTransformer2DModel does not have the blocks HiDream has"):
         patch(model)
 
 
