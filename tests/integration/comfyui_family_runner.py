@@ -285,7 +285,14 @@ def cross_expect(image):
 
 
 def wan_case(variant):
-    model_base_name = {"vace": "WAN21_Vace", "camera": "WAN21_Camera"}[variant]
+    model_base_name = {
+        "vace": "WAN21_Vace",
+        "camera": "WAN21_Camera",
+        "humo": "WAN21_HuMo",
+        "s2v": "WAN22_S2V",
+        "animate": "WAN22_Animate",
+        "scail": "WAN21_SCAIL",
+    }[variant]
     if not hasattr(comfy.model_base, model_base_name):
         return None
     config = {
@@ -304,12 +311,18 @@ def wan_case(variant):
         config.update(vace_layers=1, vace_in_dim=96)
     if variant == "camera":
         config.update(in_dim=32, in_dim_control_adapter=24)
+    if variant == "s2v":
+        config.update(audio_dim=32, audio_inject_layers=[0, 1], cond_dim=16)
     model_config = getattr(comfy.supported_models, model_base_name)(config)
 
     def cond(seed, n):
         g = gen(seed)
         extra = {}
-        if variant == "camera":  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
+        if variant in (
+            "camera",
+            "animate",
+            "scail",
+        ):  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
             vision = torch.randn(1, 257, 1280, generator=g)
             extra["clip_vision_output"] = types.SimpleNamespace(penultimate_hidden_states=vision)
         return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
@@ -487,6 +500,10 @@ CASES = {
     "zimage": functools.partial(lumina_case, True),
     "wan_vace": functools.partial(wan_case, "vace"),
     "wan_camera": functools.partial(wan_case, "camera"),
+    "wan_humo": functools.partial(wan_case, "humo"),
+    "wan_s2v": functools.partial(wan_case, "s2v"),
+    "wan_animate": functools.partial(wan_case, "animate"),
+    "wan_scail": functools.partial(wan_case, "scail"),
     "hunyuan_video": functools.partial(hunyuan_case, "video"),
     "hunyuan_video15": functools.partial(hunyuan_case, "video15"),
     "hunyuan_image21": functools.partial(hunyuan_case, "image21"),
