@@ -362,8 +362,9 @@ def lumina_case(zimage):
     config = {k: v for k, v in config.items() if k in known | {"image_model"}}
     model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
 
-    def cond(seed, n):
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+    def cond(seed, n):  # (ComfyUI 0.3.64 reads the token count from the encoder's mask)
+        mask = torch.ones(1, n, dtype=torch.long)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
 
     def expect(n_query, n_key, n_text):
         caption = 32 if zimage else n_text
