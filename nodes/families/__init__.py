@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
-from .cross import ANIMA, COSMOS_PREDICT2, LTXV
+from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
 from .hidream import HIDREAM
 from .hunyuan import HUNYUAN_VIDEO
@@ -47,11 +47,12 @@ FAMILIES: tuple[DitFamily, ...] = (
     ANIMA,
     LTXV,
     HIDREAM,
+    KANDINSKY5,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
-    "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1"
+    "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 Image"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

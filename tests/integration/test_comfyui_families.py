@@ -24,6 +24,8 @@ KINDS = (
     "anima",
     "ltxv",
     "hidream",
+    "kandinsky5",
+    "kandinsky5_image",
 )
 
 
