@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .aura import AURAFLOW
 from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
 from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
@@ -48,11 +49,13 @@ FAMILIES: tuple[DitFamily, ...] = (
     LTXV,
     HIDREAM,
     KANDINSKY5,
+    AURAFLOW,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
-    "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 Image"
+    "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
+    "Image, AuraFlow"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

@@ -523,7 +523,38 @@ def kandinsky_case(image):
     )
 
 
+def auraflow_case():
+    config = {
+        "in_channels": 16,
+        "out_channels": 16,
+        "patch_size": 2,
+        "dim": 64,
+        "n_layers": 3,
+        "n_double_layers": 2,
+        "n_heads": 4,
+        "global_conddim": 64,
+        "cond_seq_dim": CONTEXT_DIM,
+        "max_seq": 64,
+    }
+    model_config = comfy.supported_models.AuraFlow(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    expect = joint_expect(before_text=8)
+    return Case(
+        model_config,
+        comfy.model_base.AuraFlow,
+        torch.zeros(1, 16, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
 CASES = {
+    "auraflow": auraflow_case,
     "kandinsky5": functools.partial(kandinsky_case, False),
     "kandinsky5_image": functools.partial(kandinsky_case, True),
     "hidream": hidream_case,

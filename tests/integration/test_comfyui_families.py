@@ -26,6 +26,7 @@ KINDS = (
     "hidream",
     "kandinsky5",
     "kandinsky5_image",
+    "auraflow",
 )
 
 
