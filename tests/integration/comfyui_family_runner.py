@@ -553,7 +553,31 @@ def auraflow_case():
     )
 
 
+def longcat_case():
+    import comfy.ldm.flux.model as flux
+
+    if not hasattr(comfy.model_base, "LongCatImage"):
+        return None
+    extra = {"image_model": "flux", "guidance_embed": False, "vec_in_dim": None, "txt_ids_dims": [1, 2]}
+    model_config = comfy.supported_models.LongCatImage(flux_config(extra, flux.FluxParams) | {"txt_ids_dims": [1, 2]})
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    expect = joint_expect()
+    return Case(
+        model_config,
+        comfy.model_base.LongCatImage,
+        torch.zeros(1, 16, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
 CASES = {
+    "longcat": longcat_case,
     "auraflow": auraflow_case,
     "kandinsky5": functools.partial(kandinsky_case, False),
     "kandinsky5_image": functools.partial(kandinsky_case, True),

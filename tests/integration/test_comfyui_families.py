@@ -8,6 +8,7 @@ pytestmark = requires_comfyui
 
 KINDS = (
     "flux2",
+    "longcat",
     "chroma_radiance",
     "wan_vace",
     "wan_camera",
