@@ -743,7 +743,9 @@ def main():
     if case is None:
         print(json.dumps({"absent": True, "kind": KIND}))
         return
-    report = {"kind": KIND, "absent": False}
+    import comfyui_version
+
+    report = {"kind": KIND, "absent": False, "comfyui": comfyui_version.__version__}
     report["loaded"] = asyncio.run(nodes.load_custom_node(PACK_DIR))
     model = build(case)
     patched, info = pladis(model)

@@ -36,6 +36,10 @@ def report(request):
     result = run_in_comfyui("comfyui_family_runner.py", request.param)
     if result["absent"]:
         pytest.skip(f"this ComfyUI has no {request.param}")
+    if result["cfg1_calls"] == 0 and result["comfyui"].startswith("0.3."):
+        # ComfyUI 0.3.x calls some models' attention without transformer_options (Wan S2V): PLADIS cannot reach
+        # it there, and logs so; ComfyUI 0.33 routes it.
+        pytest.skip(f"ComfyUI {result['comfyui']} does not route {request.param}'s attention through the override")
     return result
 
 

@@ -360,3 +360,19 @@ def test_auraflow_registers_and_hidream_image_first():
     )
     layout = families.hidream.hidream_layout(hidream)  # [image 16 | T5 5 | Llama 3 | Llama 3]
     assert layout.image == slice(0, 16) and layout.text == slice(16, 27) and layout.length == 27
+
+
+def test_a_model_whose_attention_never_reaches_the_override_is_logged(caplog, monkeypatch):
+    monkeypatch.setattr(dit, "_warned", {})
+    diffusion_model = JointDiTStandIn()
+
+    class Executor:
+        class_obj = JointBaseModelStandIn(diffusion_model)
+
+        def __call__(self, *args, **kwargs):  # a model call that makes no override-routed attention call
+            return args[0]
+
+    x, context = inputs()
+    with caplog.at_level("WARNING"):
+        dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {})
+    assert "no attention call of this model reached the attention override" in caplog.text
