@@ -12,6 +12,7 @@ from typing import Any
 
 from .aura import AURAFLOW
 from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
+from .cogvideo import COGVIDEOX
 from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
 from .hidream import HIDREAM
@@ -50,12 +51,13 @@ FAMILIES: tuple[DitFamily, ...] = (
     HIDREAM,
     KANDINSKY5,
     AURAFLOW,
+    COGVIDEOX,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
-    "Image, AuraFlow"
+    "Image, AuraFlow, CogVideoX"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

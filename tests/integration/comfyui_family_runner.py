@@ -576,7 +576,39 @@ def longcat_case():
     )
 
 
+def cogvideo_case():
+    if not hasattr(comfy.model_base, "CogVideoX"):
+        return None
+    config = {
+        "image_model": "cogvideox",
+        "num_attention_heads": 4,
+        "attention_head_dim": 16,
+        "in_channels": 16,
+        "out_channels": 16,
+        "time_embed_dim": 32,
+        "text_embed_dim": CONTEXT_DIM,
+        "num_layers": 2,
+        "sample_width": 8,
+        "sample_height": 8,
+        "sample_frames": 5,
+        "patch_size": 2,
+        "max_text_seq_length": 16,
+        "use_rotary_positional_embeddings": True,
+    }
+    model_config = comfy.supported_models.CogVideoX_T2V(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    latent = torch.zeros(1, 16, 2, 8, 8)
+    expect = joint_expect(image=32)
+    return Case(
+        model_config, comfy.model_base.CogVideoX, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"]
+    )
+
+
 CASES = {
+    "cogvideox": cogvideo_case,
     "longcat": longcat_case,
     "auraflow": auraflow_case,
     "kandinsky5": functools.partial(kandinsky_case, False),

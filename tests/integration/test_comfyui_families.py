@@ -28,6 +28,7 @@ KINDS = (
     "kandinsky5",
     "kandinsky5_image",
     "auraflow",
+    "cogvideox",
 )
 
 
