@@ -383,6 +383,13 @@ def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
             layout.image.stop,
             layout.length,
         )
+    elif not forward.attention_calls and not _warned.get(("unreached", family.name)):
+        _warned[("unreached", family.name)] = True
+        logger.warning(
+            "[PLADIS] %s: no attention call of this model reached the attention override: this ComfyUI calls its "
+            "attention without transformer_options, so PLADIS did nothing. A newer ComfyUI routes it.",
+            family.name,
+        )
     return out
 
 

@@ -1,4 +1,5 @@
-"""DiTs with a true text cross-attention per block: Cosmos Predict2, Anima (Cosmos Predict2's DiT), LTXV.
+"""DiTs with a true text cross-attention per block: Cosmos Predict2, Anima (Cosmos Predict2's DiT), LTXV,
+Kandinsky 5 and 5 Image.
 
 Cosmos Predict2. Text keys: every key of the text cross-attention (T5 with its padding to 512 tokens, which
 ComfyUI's Cosmos text encoder zeroes: the encoder's output, not inserted by the model); every query row changes,
@@ -12,6 +13,9 @@ directly and is not patched.
 LTXV (LTX-Video 0.9.x). Text keys: every key of the text cross-attention (T5), with the prompt's padding
 masked by the model's own mask; the query rows are the video tokens and any keyframe guide tokens after them.
 ComfyUI passes no block info: blocks are identified by call order.
+
+Kandinsky 5 (video) and 5 Image. Text self-attention blocks refine the Qwen2.5-VL tokens, then each visual block
+has self-attention and a text cross-attention: text keys are all of its keys; every visual row changes.
 """
 
 from __future__ import annotations
@@ -81,4 +85,19 @@ LTXV = DitFamily(
     CROSS,
     ltxv_layout,
     "every key of the text cross-attention (the T5 tokens, padding masked by the model)",
+)
+
+
+def kandinsky_layout(call: ModelCall) -> TokenLayout:
+    visual = image_token_count(call.x, tuple(call.diffusion_model.patch_size))
+    return TokenLayout(slice(0, call.text_tokens), slice(0, visual), call.text_tokens)
+
+
+KANDINSKY5 = DitFamily(
+    "Kandinsky 5",
+    ("Kandinsky5",),
+    (("block", "visual_transformer_blocks"),),
+    CROSS,
+    kandinsky_layout,
+    "every key of the visual blocks' text cross-attention (the refined Qwen2.5-VL tokens)",
 )

@@ -5,7 +5,8 @@ Text keys: every key of the text cross-attention, i.e. the UMT5 encoder's tokens
 the start image's 257 CLIP-vision tokens is a separate call and stays unchanged; so do the audio
 cross-attentions of HuMo and S2V. The query rows are the video tokens, including the frames some variants add
 (reference, motion, in-context latents). VACE's control blocks attend to the same text; their calls count as the
-main block they run after.
+main block they run after. An I2V-type variant given no CLIP-vision input (ComfyUI then feeds the text to its
+image cross-attention too) has both of those calls over the text keys, and both change.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ WAN_VARIANTS = (
     "WanModel_S2V",
     "AnimateWanModel",
     "SCAILWanModel",
-    "SCAIL2WanModel",
 )
 
 

@@ -285,7 +285,14 @@ def cross_expect(image):
 
 
 def wan_case(variant):
-    model_base_name = {"vace": "WAN21_Vace", "camera": "WAN21_Camera"}[variant]
+    model_base_name = {
+        "vace": "WAN21_Vace",
+        "camera": "WAN21_Camera",
+        "humo": "WAN21_HuMo",
+        "s2v": "WAN22_S2V",
+        "animate": "WAN22_Animate",
+        "scail": "WAN21_SCAIL",
+    }[variant]
     if not hasattr(comfy.model_base, model_base_name):
         return None
     config = {
@@ -304,12 +311,18 @@ def wan_case(variant):
         config.update(vace_layers=1, vace_in_dim=96)
     if variant == "camera":
         config.update(in_dim=32, in_dim_control_adapter=24)
+    if variant == "s2v":
+        config.update(audio_dim=32, audio_inject_layers=[0, 1], cond_dim=16)
     model_config = getattr(comfy.supported_models, model_base_name)(config)
 
     def cond(seed, n):
         g = gen(seed)
         extra = {}
-        if variant == "camera":  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
+        if variant in (
+            "camera",
+            "animate",
+            "scail",
+        ):  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
             vision = torch.randn(1, 257, 1280, generator=g)
             extra["clip_vision_output"] = types.SimpleNamespace(penultimate_hidden_states=vision)
         return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
@@ -349,8 +362,9 @@ def lumina_case(zimage):
     config = {k: v for k, v in config.items() if k in known | {"image_model"}}
     model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
 
-    def cond(seed, n):
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+    def cond(seed, n):  # (ComfyUI 0.3.64 reads the token count from the encoder's mask)
+        mask = torch.ones(1, n, dtype=torch.long)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
 
     def expect(n_query, n_key, n_text):
         caption = 32 if zimage else n_text
@@ -431,7 +445,175 @@ def ltxv_case():
     )
 
 
+def hidream_case():
+    config = {
+        "image_model": "hidream",
+        "patch_size": 2,
+        "in_channels": 16,
+        "out_channels": 16,
+        "num_layers": 1,
+        "num_single_layers": 1,
+        "attention_head_dim": 16,
+        "num_attention_heads": 4,
+        "caption_channels": [CONTEXT_DIM, 40],
+        "text_emb_dim": 32,
+        "num_routed_experts": 2,
+        "num_activated_experts": 1,
+        "axes_dims_rope": [8, 4, 4],
+        "max_resolution": [16, 16],
+        "llama_layers": [0, 1],
+    }
+    model_config = comfy.supported_models.HiDream(config)
+    llama_tokens = 3
+
+    def cond(seed, n):
+        g = gen(seed)
+        extra = {
+            "pooled_output": torch.randn(1, 32, generator=g),
+            "conditioning_llama3": torch.randn(1, 2, llama_tokens, 40, generator=g),
+        }
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    def expect(n_query, n_key, n_text):
+        text_end = 16 + n_text + 2 * llama_tokens
+        if n_query != n_key or n_query < text_end:
+            return None
+        return slice(16, text_end), slice(0, 16)
+
+    latent = torch.zeros(1, 16, 8, 8)
+    return Case(
+        model_config,
+        comfy.model_base.HiDream,
+        latent,
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
+def kandinsky_case(image):
+    name = "Kandinsky5Image" if image else "Kandinsky5"
+    if not hasattr(comfy.model_base, name):
+        return None
+    config = {
+        "image_model": "kandinsky5",
+        "in_visual_dim": 16,
+        "out_visual_dim": 16,
+        "in_text_dim": CONTEXT_DIM,
+        "in_text_dim2": 32,
+        "time_dim": 32,
+        "model_dim": 64,
+        "ff_dim": 128,
+        "visual_embed_dim": 64 if image else 132,  # video: latent, start image and mask channels, 2x2 patches
+        "num_text_blocks": 1,
+        "num_visual_blocks": 2,
+        "axes_dims": [4, 6, 6],
+    }
+    model_config = getattr(comfy.supported_models, name)(config)
+
+    def cond(seed, n):
+        g = gen(seed)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {"pooled_output": torch.randn(1, 32, generator=g)}]]
+
+    latent = torch.zeros(1, 16, 8, 8) if image else torch.zeros(1, 16, 2, 8, 8)
+    expect = cross_expect(16 if image else 32)
+    return Case(
+        model_config, getattr(comfy.model_base, name), latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"]
+    )
+
+
+def auraflow_case():
+    config = {
+        "in_channels": 16,
+        "out_channels": 16,
+        "patch_size": 2,
+        "dim": 64,
+        "n_layers": 3,
+        "n_double_layers": 2,
+        "n_heads": 4,
+        "global_conddim": 64,
+        "cond_seq_dim": CONTEXT_DIM,
+        "max_seq": 64,
+    }
+    model_config = comfy.supported_models.AuraFlow(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    expect = joint_expect(before_text=8)
+    return Case(
+        model_config,
+        comfy.model_base.AuraFlow,
+        torch.zeros(1, 16, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
+def longcat_case():
+    import comfy.ldm.flux.model as flux
+
+    if not hasattr(comfy.model_base, "LongCatImage"):
+        return None
+    extra = {"image_model": "flux", "guidance_embed": False, "vec_in_dim": None, "txt_ids_dims": [1, 2]}
+    model_config = comfy.supported_models.LongCatImage(flux_config(extra, flux.FluxParams) | {"txt_ids_dims": [1, 2]})
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    expect = joint_expect()
+    return Case(
+        model_config,
+        comfy.model_base.LongCatImage,
+        torch.zeros(1, 16, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["double", "single"],
+    )
+
+
+def cogvideo_case():
+    if not hasattr(comfy.model_base, "CogVideoX"):
+        return None
+    config = {
+        "image_model": "cogvideox",
+        "num_attention_heads": 4,
+        "attention_head_dim": 16,
+        "in_channels": 16,
+        "out_channels": 16,
+        "time_embed_dim": 32,
+        "text_embed_dim": CONTEXT_DIM,
+        "num_layers": 2,
+        "sample_width": 8,
+        "sample_height": 8,
+        "sample_frames": 5,
+        "patch_size": 2,
+        "max_text_seq_length": 16,
+        "use_rotary_positional_embeddings": True,
+    }
+    model_config = comfy.supported_models.CogVideoX_T2V(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    latent = torch.zeros(1, 16, 2, 8, 8)
+    expect = joint_expect(image=32)
+    return Case(
+        model_config, comfy.model_base.CogVideoX, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"]
+    )
+
+
 CASES = {
+    "cogvideox": cogvideo_case,
+    "longcat": longcat_case,
+    "auraflow": auraflow_case,
+    "kandinsky5": functools.partial(kandinsky_case, False),
+    "kandinsky5_image": functools.partial(kandinsky_case, True),
+    "hidream": hidream_case,
     "ltxv": ltxv_case,
     "cosmos_predict2": functools.partial(cosmos_case, False),
     "anima": functools.partial(cosmos_case, True),
@@ -439,6 +621,10 @@ CASES = {
     "zimage": functools.partial(lumina_case, True),
     "wan_vace": functools.partial(wan_case, "vace"),
     "wan_camera": functools.partial(wan_case, "camera"),
+    "wan_humo": functools.partial(wan_case, "humo"),
+    "wan_s2v": functools.partial(wan_case, "s2v"),
+    "wan_animate": functools.partial(wan_case, "animate"),
+    "wan_scail": functools.partial(wan_case, "scail"),
     "hunyuan_video": functools.partial(hunyuan_case, "video"),
     "hunyuan_video15": functools.partial(hunyuan_case, "video15"),
     "hunyuan_image21": functools.partial(hunyuan_case, "image21"),
@@ -589,7 +775,9 @@ def main():
     if case is None:
         print(json.dumps({"absent": True, "kind": KIND}))
         return
-    report = {"kind": KIND, "absent": False}
+    import comfyui_version
+
+    report = {"kind": KIND, "absent": False, "comfyui": comfyui_version.__version__}
     report["loaded"] = asyncio.run(nodes.load_custom_node(PACK_DIR))
     model = build(case)
     patched, info = pladis(model)

@@ -8,9 +8,14 @@ pytestmark = requires_comfyui
 
 KINDS = (
     "flux2",
+    "longcat",
     "chroma_radiance",
     "wan_vace",
     "wan_camera",
+    "wan_humo",
+    "wan_s2v",
+    "wan_animate",
+    "wan_scail",
     "hunyuan_video",
     "hunyuan_video15",
     "hunyuan_image21",
@@ -19,6 +24,11 @@ KINDS = (
     "cosmos_predict2",
     "anima",
     "ltxv",
+    "hidream",
+    "kandinsky5",
+    "kandinsky5_image",
+    "auraflow",
+    "cogvideox",
 )
 
 
@@ -27,6 +37,10 @@ def report(request):
     result = run_in_comfyui("comfyui_family_runner.py", request.param)
     if result["absent"]:
         pytest.skip(f"this ComfyUI has no {request.param}")
+    if result["cfg1_calls"] == 0 and result["comfyui"].startswith("0.3."):
+        # ComfyUI 0.3.x calls some models' attention without transformer_options (Wan S2V): PLADIS cannot reach
+        # it there, and logs so; ComfyUI 0.33 routes it.
+        pytest.skip(f"ComfyUI {result['comfyui']} does not route {request.param}'s attention through the override")
     return result
 
 

@@ -159,11 +159,20 @@ def test_sd3_register_tokens_are_filler():
 
 
 def test_an_unknown_dit_is_a_clear_error_listing_the_supported_families():
+    class PixArtMS(torch.nn.Module):
+        pass
+
+    model = StandInModelPatcher(JointBaseModelStandIn(PixArtMS()))
+    with pytest.raises(ValueError, match=r"PixArtMS.*Supported: .*SDXL.*Flux.*SD3"):
+        patch(model)
+
+
+def test_a_known_class_without_its_blocks_is_refused():
     class HiDreamImageTransformer2DModel(torch.nn.Module):
         pass
 
     model = StandInModelPatcher(JointBaseModelStandIn(HiDreamImageTransformer2DModel()))
-    with pytest.raises(ValueError, match=r"HiDreamImageTransformer2DModel.*Supported: .*SDXL.*Flux.*SD3"):
+    with pytest.raises(ValueError, match=r"HiDreamImageTransformer2DModel does not have the blocks HiDream has"):
         patch(model)
 
 
@@ -277,3 +286,93 @@ def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
     options["optimized_attention_override"] = chaining_override
     check_against_oracle(run(patched), ALL_SITES)  # PLADIS once, not twice
     assert len(calls) == 4
+
+
+def model_call(diffusion_model_class, attributes, x, context, base=None, **conds):
+    diffusion_model = type(diffusion_model_class, (), attributes)()
+    return families.ModelCall(diffusion_model, base, x, context, conds)
+
+
+def test_z_image_caption_and_image_pads_are_filler():
+    call = model_call(
+        "NextDiT", {"patch_size": 2, "pad_tokens_multiple": 32}, torch.zeros(1, 16, 8, 8), torch.zeros(1, 5, 8)
+    )
+    layout = families.lumina.lumina_layout(call)
+    assert layout.text == slice(0, 5) and layout.image == slice(32, 48) and layout.length == 48
+    lumina2 = model_call("NextDiT", {"patch_size": 2, "pad_tokens_multiple": None}, call.x, call.context)
+    assert families.lumina.lumina_layout(lumina2).image == slice(5, 21)
+    omni = model_call(
+        "NextDiT", {"patch_size": 2, "pad_tokens_multiple": 32}, call.x, call.context, ref_latents=[call.x]
+    )
+    assert families.lumina.lumina_layout(omni).text == slice(0, 0)  # Z-Image Omni: passed through
+
+
+def test_hunyuan_vision_tokens_and_reference_latent_are_not_text():
+    attributes = {"patch_size": [1, 2, 2], "vision_in": object(), "byt5_in": object()}
+    x = torch.zeros(1, 16, 1, 8, 8)
+    call = model_call(
+        "HunyuanVideo",
+        attributes,
+        x,
+        torch.zeros(1, 5, 8),
+        clip_fea=torch.zeros(1, 7, 4),
+        txt_byt5=torch.zeros(1, 3, 4),
+        ref_latent=torch.zeros(1, 16, 1, 4, 4),
+    )
+    layout = families.hunyuan.hunyuan_layout(call)  # [vision 7 | byT5 3 + LLM 5 | reference 4 | image 16]
+    assert layout.text == slice(7, 15) and layout.image == slice(19, 35) and layout.length == 35
+    plain = model_call(
+        "HunyuanVideo", {"patch_size": [1, 2, 2]}, x, torch.zeros(1, 5, 8), txt_byt5=torch.zeros(1, 3, 4)
+    )
+    assert families.hunyuan.hunyuan_layout(plain).text == slice(0, 5)  # no byT5 mapper: byT5 input unused
+
+
+def test_anima_zero_right_padding_is_filler_per_batch_element():
+    context = torch.randn(2, 512, 8)
+    context[0, 5:] = 0
+    context[1, 9:] = 0
+    call = model_call("Anima", {"patch_temporal": 1, "patch_spatial": 2}, torch.zeros(2, 16, 1, 8, 8), context)
+    layout = families.cross.anima_layout(call)
+    assert layout.length == 512 and layout.image == slice(0, 16)
+    assert layout.batch_text == (slice(0, 5), slice(0, 9))
+    forward = dit.JointForward(families.ANIMA, [], layout)
+    q, k = torch.randn(2, 16, 64), torch.randn(2, 512, 64)
+    call = forward.classify(object(), q, k, {}, {"block_index": 1})
+    assert not call.cross and call.image == slice(0, 16) and call.site == ("block", 1, None)  # a sub-slice of keys
+
+
+def test_auraflow_registers_and_hidream_image_first():
+    aura = model_call(
+        "MMDiT",
+        {"patch_size": 2, "register_tokens": torch.zeros(1, 8, 4)},
+        torch.zeros(1, 16, 8, 8),
+        torch.zeros(1, 5, 8),
+    )
+    layout = families.aura.aura_layout(aura)
+    assert layout.text == slice(8, 13) and layout.image == slice(13, 29)
+    llama = torch.zeros(1, 2, 3, 4)
+    hidream = model_call(
+        "HiDreamImageTransformer2DModel",
+        {"patch_size": 2},
+        torch.zeros(1, 16, 8, 8),
+        torch.zeros(1, 5, 8),
+        encoder_hidden_states_llama3=llama,
+    )
+    layout = families.hidream.hidream_layout(hidream)  # [image 16 | T5 5 | Llama 3 | Llama 3]
+    assert layout.image == slice(0, 16) and layout.text == slice(16, 27) and layout.length == 27
+
+
+def test_a_model_whose_attention_never_reaches_the_override_is_logged(caplog, monkeypatch):
+    monkeypatch.setattr(dit, "_warned", {})
+    diffusion_model = JointDiTStandIn()
+
+    class Executor:
+        class_obj = JointBaseModelStandIn(diffusion_model)
+
+        def __call__(self, *args, **kwargs):  # a model call that makes no override-routed attention call
+            return args[0]
+
+    x, context = inputs()
+    with caplog.at_level("WARNING"):
+        dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {})
+    assert "no attention call of this model reached the attention override" in caplog.text
