@@ -44,7 +44,9 @@ SITE = pack.nodes.layer_selection.Site("double", 0, None)
 
 def override_and_options(text_tokens: int, image_tokens: int) -> dict:
     """transformer_options as PLADIS's node and layout wrapper leave them for one model call (Flux, one block)."""
-    forward = dit.JointForward(dit.FAMILIES["Flux"], [SITE], text_tokens=text_tokens, image_tokens=image_tokens)
+    families = pack.nodes.families
+    layout = families.base.text_first(text_tokens, image_tokens)
+    forward = dit.JointForward(families.BY_CLASS["Flux"], [SITE], layout)
     step_range = pack.nodes.step_range.SigmaRange(1.0, 0.0, True)
     override = dit.PladisJointAttention(1.5, 2.0, step_range, frozenset({SITE}))
     return {"optimized_attention_override": override, dit.FORWARD_KEY: forward}

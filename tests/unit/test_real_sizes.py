@@ -173,7 +173,14 @@ def joint_call(func, q, k, v, heads, text_tokens, image_tokens, *, previous=None
     """One PLADIS-selected attention call, through the override as the layout wrapper sets it up (the pack's
     own modules: a bound lowered in them reaches it)."""
     site = BLOCK_0 if family == "WanModel" else DOUBLE_0
-    forward = dit.JointForward(dit.FAMILIES[family], [site], text_tokens=text_tokens, image_tokens=image_tokens)
+    families = pack.nodes.families
+    if family == "WanModel":
+        description = families.BY_CLASS["WanModel"]
+        layout = families.TokenLayout(slice(0, text_tokens), slice(0, image_tokens), text_tokens)
+    else:
+        description = families.BY_CLASS["Flux"]
+        layout = families.base.text_first(text_tokens, image_tokens)
+    forward = dit.JointForward(description, [site], layout)
     override = dit.PladisJointAttention(1.5, 2.0, SigmaRange(1.0, 0.0, True), frozenset({site}), previous)
     out = override(func, q, k, v, heads, transformer_options={dit.FORWARD_KEY: forward}, **kwargs)
     assert forward.patched_calls == 1
