@@ -13,12 +13,14 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "PLADIS (Kim & Sim, ICCV 2025) sharpens how the image attends to the prompt: every selected cross-attention "
-    "uses softmax + λ·(α-entmax − softmax) instead of softmax; in joint-attention DiTs (Flux, Chroma, SD3, "
-    "Qwen-Image) only the image-to-text part changes. No extra model evaluations, no training; works with CFG, "
-    "PAG, ControlNet and with guidance-distilled models at CFG 1. Supports SD1.5, SD2.x, SDXL (and Lightning, "
-    "Turbo, DMD2, Hyper), Flux, Chroma, SD3, Qwen-Image and Wan. "
+    "uses softmax + λ·(α-entmax − softmax) instead of softmax; in joint-attention DiTs (Flux, Qwen-Image, "
+    "HunyuanVideo, Z-Image, …) only the image-to-text part changes. No extra model evaluations, no training; works "
+    "with CFG, PAG, ControlNet and with guidance-distilled models at CFG 1. Supports SD1.5, SD2.x, SDXL (and "
+    "Lightning, Turbo, DMD2, Hyper) and the DiT families listed in the README (Flux.1/.2, Chroma, SD3, Qwen-Image, "
+    "Wan 2.x, HunyuanVideo, Z-Image, Lumina 2, Cosmos, LTXV, Kandinsky 5, HiDream, PixArt, …). "
     + PLACEMENT_HINT
-    + " LoRA, PAG, ControlNet and attention-backend nodes can go before or after it."
+    + " On models with a model-sampling node, place it after that node. LoRA, PAG, ControlNet, TorchCompileModel "
+    "and attention-backend nodes can go before or after it."
 )
 
 
