@@ -168,11 +168,10 @@ def dense_attention_with_text_mass(
     for h0 in range(0, heads, group):
         h1 = min(heads, h0 + group)
         qp, kp, vp = (buffer[:, : h1 - h0] for buffer in buffers)
-        if q.dtype == dtype:
-            torch.mul(q[:, h0:h1], q_scale, out=qp[..., :dim])
-        else:  # scale after the cast, so that q' is rounded once, in dtype
-            qp[..., :dim] = q[:, h0:h1]
-            qp[..., :dim] *= q_scale
+        # Scaled after the cast, so that q' is rounded once, in dtype (no ``out=`` into the strided view:
+        # torch.compile cannot trace that without a graph break).
+        qp[..., :dim] = q[:, h0:h1]
+        qp[..., :dim] *= q_scale
         kp[..., :dim] = k[:, h0:h1]
         vp[..., :dim_value] = v[:, h0:h1]
         for t, used in ((qp, dim), (kp, dim), (vp, dim_value)):
