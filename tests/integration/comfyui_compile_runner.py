@@ -43,8 +43,8 @@ import nodes  # noqa: E402
 
 PACK_ROOT = os.path.realpath(PACK_DIR)
 BREAK_AT = re.compile(r"Graph break in user code at (.+?):(\d+)")
-# A step range that holds the second of the two sampling steps but not the first (see main).
-RANGE = {"sdxl": (0.3, 0.9), "flux": (0.3, 0.9)}[MODEL]
+# A step range that holds the second of the two sampling steps (SDXL: sigma 0.03, Flux: 0.5), not the first.
+RANGE = {"sdxl": (0.3, 1.0), "flux": (0.3, 0.9)}[MODEL]
 
 
 class BreakLog(logging.Handler):
