@@ -207,9 +207,10 @@ def _newton_with_exact_finish(x, lo, beta: int, mass, steps: int, out, scratch):
 def _sorted_solve(s: torch.Tensor, beta: int, mass, out: torch.Tensor) -> torch.Tensor:
     """Writes [s − σ*]_+^β into ``out`` (which may be ``s``) for rows s with max 0 (or no finite entry).
 
-    The sort-based algorithm (Peters et al. 2019, Alg. 2) finds the support size k; the threshold is then
-    recomputed from the support's smallest value u, in the shifted t = s − u ≥ 0: there every term of the
-    closed form is positive, while the prefix sums of the sort cancel in float32 for wide supports.
+    With the row sorted, x₁ ≥ x₂ ≥ …, the support is the top k with k the largest such that
+    Σ_{j≤k} (x_j − x_k)^β ≤ R (the sort-based algorithm of Peters et al. 2019, Alg. 2, with its test
+    σ_k ≤ x_k squared out). The threshold is then recomputed from the support's smallest value u, in the
+    shifted t = s − u ≥ 0, where every term of the closed form is positive.
     """
     n = s.shape[-1]
     # σ* ≥ −R^(1/β): keys below −R^(1/β) − 1 never enter the support; flooring them (and −inf) keeps
@@ -218,13 +219,10 @@ def _sorted_solve(s: torch.Tensor, beta: int, mass, out: torch.Tensor) -> torch.
     floored = torch.maximum(s, floor) if torch.is_tensor(floor) else s.clamp(min=floor)
     x, _ = floored.sort(dim=-1, descending=True)
     k = torch.arange(1, n + 1, dtype=s.dtype, device=s.device)
-    sum_x = x.cumsum(dim=-1)
-    if beta == 1:
-        sigma_k = (sum_x - mass) / k
-    else:
-        sum_sq = (x * x).cumsum(dim=-1)
-        sigma_k = (sum_x - (sum_x * sum_x - k * (sum_sq - mass)).clamp_(min=0).sqrt_()) / k
-    support = (sigma_k <= x).sum(dim=-1, keepdim=True).clamp_(min=1)
+    # Σ_{j≤k} (x_j − x_k) = Σx_j − k·x_k;  Σ_{j≤k} (x_j − x_k)² = Σx_j² − x_k·(2·Σx_j − k·x_k)
+    spent = x.cumsum(dim=-1)
+    spent = spent.sub_(k * x) if beta == 1 else (x * x).cumsum(dim=-1).sub_(x * spent.mul_(2).sub_(k * x))
+    support = (spent <= mass).sum(dim=-1, keepdim=True).clamp_(min=1)
     smallest = x.gather(-1, support - 1)
     t = (floored - smallest).clamp_(min=0)
     count = support.to(s.dtype)
