@@ -15,11 +15,19 @@ def solver(request, monkeypatch):
 
 @pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
 @pytest.mark.parametrize("scale", [0.5, 1.0, 2.0, 3.0])
-def test_matches_the_float64_formula(alpha, scale, solver):
+def test_matches_the_float64_formula(alpha, scale):
     q, k, v = sd_like_qkv(dtype=torch.float64)
     out = pladis_attention(q, k, v, heads=4, alpha=alpha, scale=scale)
     tolerance = 1e-6 if alpha in (1.5, 2.0) else 1e-5
     torch.testing.assert_close(out, pladis_reference(q, k, v, 4, alpha, scale), atol=tolerance, rtol=0)
+
+
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_the_accelerators_solver_matches_the_float64_formula(alpha, monkeypatch):
+    monkeypatch.setattr(alpha_entmax, "exact_solver", lambda device: "sort")
+    q, k, v = sd_like_qkv(dtype=torch.float64)
+    out = pladis_attention(q, k, v, heads=4, alpha=alpha, scale=2.0)
+    torch.testing.assert_close(out, pladis_reference(q, k, v, 4, alpha, 2.0), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
@@ -56,7 +64,7 @@ def test_correction_alone_is_pladis_minus_dense(alpha):
 
 
 @pytest.mark.parametrize("chunk_scores", [1, 77, 4 * 77 * 5, 10**9])
-def test_chunked_equals_unchunked(chunk_scores, solver):
+def test_chunked_equals_unchunked(chunk_scores):
     q, k, v = sd_like_qkv(n_query=200, dtype=torch.float64)
     reference = pladis_attention(q, k, v, heads=4, chunk_scores=10**9)
     out = pladis_attention(q, k, v, heads=4, chunk_scores=chunk_scores)
