@@ -9,6 +9,7 @@ Per call of one attn2 layer (B = 2: a CFG batch), it prints:
 - math:     bmm-softmax-bmm attention (ComfyUI's attention_basic);
 - naive:    a reference PLADIS as public implementations write it: dense attention plus attention with the
             entmax package's sort-based map on the full score matrix, blended;
+- sort:     (with --with-sort) pladis with the solver accelerators and torch.compile use (sync-free), on CPU;
 and the ratios, plus the peak extra memory of each (measured in fresh processes).
 Inputs: q ~ N(0, 1.6²), k, v ~ N(0, 1) with one BOS-like key scaled ×3 (peaked rows like SD's).
 """
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import measure_memory_in_subprocess, peak_extra_bytes, time_round_robin  # noqa: E402
 
-from pladis_core import dense_attention, pladis_attention  # noqa: E402
+from pladis_core import alpha_entmax, dense_attention, pladis_attention  # noqa: E402
 
 SHAPES = {
     # name: (query tokens, heads, head dim); context 77 tokens, batch 2
@@ -73,13 +74,30 @@ def naive_pladis(q, k, v, heads, alpha, scale):
     return out.transpose(1, 2).reshape(q.shape[0], q.shape[1], -1)
 
 
-def methods_for(q, k, v, heads, alpha, scale):
-    return {
+def with_solver(solver, call):
+    """``call`` with the exact solver forced to ``solver`` (the device's choice is swapped for the call)."""
+
+    def run():
+        chosen = alpha_entmax.exact_solver
+        alpha_entmax.exact_solver = lambda device: solver
+        try:
+            return call()
+        finally:
+            alpha_entmax.exact_solver = chosen
+
+    return run
+
+
+def methods_for(q, k, v, heads, alpha, scale, with_sort=False):
+    methods = {
         "pladis": lambda: pladis_attention(q, k, v, heads, alpha, scale),
         "sdpa": lambda: dense_attention(q, k, v, heads),
         "math": lambda: math_attention(q, k, v, heads),
         "naive": lambda: naive_pladis(q, k, v, heads, alpha, scale),
     }
+    if with_sort:
+        methods["sort"] = with_solver("sort", methods["pladis"])
+    return methods
 
 
 def measure_memory(shape_name: str, method: str, alpha: float, dtype: str) -> None:
@@ -98,6 +116,7 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--shapes", nargs="*", default=list(SHAPES))
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--with-sort", action="store_true", help="also time the accelerators' sync-free solver")
     parser.add_argument("--measure-memory", nargs=2, metavar=("SHAPE", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
@@ -109,16 +128,17 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, α={args.alpha}, λ=2")
     print(f"per call, median of {args.rounds} rounds of best-of-3 (ms); ratios measured side by side")
-    columns = [f"{m:>8}" for m in METHODS] + [f"{r:>8}" for r in ("pl/sdpa", "pl/math", "naive/pl")]
-    print(f"{'shape':22} " + " ".join(columns))
+    timed = METHODS + (("sort",) if args.with_sort else ())
+    ratios = ("pl/sdpa", "pl/math", "naive/pl") + (("sort/pl",) if args.with_sort else ())
+    print(f"{'shape':22} " + " ".join([f"{m:>8}" for m in timed] + [f"{r:>8}" for r in ratios]))
     for name in args.shapes:
         n_query, heads, dim_head = SHAPES[name]
         q, k, v = make_inputs(n_query, heads, dim_head, dtype)
-        t = time_round_robin(methods_for(q, k, v, heads, args.alpha, 2.0), args.rounds)
-        print(
-            f"{name:22} " + " ".join(f"{t[m]:8.2f}" for m in METHODS) + " "
-            f"{t['pladis'] / t['sdpa']:8.2f} {t['pladis'] / t['math']:8.2f} {t['naive'] / t['pladis']:8.2f}"
-        )
+        t = time_round_robin(methods_for(q, k, v, heads, args.alpha, 2.0, args.with_sort), args.rounds)
+        figures = [t["pladis"] / t["sdpa"], t["pladis"] / t["math"], t["naive"] / t["pladis"]]
+        if args.with_sort:
+            figures.append(t["sort"] / t["pladis"])
+        print(f"{name:22} " + " ".join(f"{t[m]:8.2f}" for m in timed) + " " + " ".join(f"{r:8.2f}" for r in figures))
     if args.no_memory:
         return
     print("\npeak extra memory during one call (MiB; output tensor included, its size in brackets)")

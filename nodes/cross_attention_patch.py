@@ -32,13 +32,26 @@ class PladisCrossAttention:
     def __call__(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, extra_options: dict, **kwargs: Any
     ) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return self.patched(q, k, v, extra_options, self.step_range.inside(extra_options))
         if not self.step_range.contains(extra_options):
             return self.unpatched(q, k, v, extra_options)
+        return self.patched(q, k, v, extra_options)
+
+    def patched(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, extra_options: dict, inside: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """PLADIS; with ``inside`` (a bool tensor, compiled code) it is chosen at run time over the unpatched
+        attention, both being computed."""
         heads = extra_options["n_heads"]
         if self.previous is None:
-            return pladis_attention(q, k, v, heads, self.alpha, self.scale)
+            out = pladis_attention(q, k, v, heads, self.alpha, self.scale)
+            if inside is None:
+                return out
+            return torch.where(inside, out, self.unpatched(q, k, v, extra_options))
         out = self.previous(q, k, v, extra_options)
-        return out + pladis_attention(q, k, v, heads, self.alpha, self.scale, include_dense=False).to(out.dtype)
+        correction = pladis_attention(q, k, v, heads, self.alpha, self.scale, include_dense=False).to(out.dtype)
+        return out + (correction if inside is None else torch.where(inside, correction, 0.0))
 
     def unpatched(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, extra_options: dict) -> torch.Tensor:
         if self.previous is not None:

@@ -223,13 +223,20 @@ class PladisJointAttention:
         args = tuple(_plain_tensor(t) for t in args[:3]) + args[3:]
         options = kwargs.get("transformer_options") or {}
         forward = options.get(FORWARD_KEY)
-        if forward is None or len(args) < 3 or not self.step_range.contains(options):
+        if forward is None or len(args) < 3:
+            return self.dense(func, args, kwargs)
+        # Compiled code cannot branch on the step (see SigmaRange.inside): both results, chosen at run time.
+        inside = None
+        if torch.compiler.is_compiling():
+            inside = self.step_range.inside(options)
+        elif not self.step_range.contains(options):
             return self.dense(func, args, kwargs)
         call = forward.classify(self, args[0], args[1], kwargs, options)
         if call is None or call.site not in self.selected:
             return self.dense(func, args, kwargs)
         forward.patched_calls += 1
-        return self.pladis(func, call, args, kwargs)
+        out = self.pladis(func, call, args, kwargs)
+        return out if inside is None else torch.where(inside, out, self.dense(func, args, kwargs))
 
     def dense(self, func: Callable, args: tuple, kwargs: dict) -> Any:
         if self.previous is not None:

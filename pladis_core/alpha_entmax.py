@@ -10,17 +10,22 @@ R is the row's *target mass*. m = 1 gives α-entmax. A row whose keys each occur
 short context by repeating it) gets mass m·(α−1)^(−β): each copy then receives exactly 1/m of what the key
 gets over the un-repeated row, which is α-entmax of the logits divided by m^(α−1).
 
-α = 1.5 (β = 2, R = 4m) and α = 2 (sparsemax, β = 1, R = m) are solved exactly: a few bisection and Newton
-steps from the left of the root, then the closed form on the support found, checked, with a sort-based
-solve for the rare rows whose support was not yet the right one. Other α are solved by bisection in the
-units of (α−1)·s, where R = m stays small whatever β, and renormalised.
+α = 1.5 (β = 2, R = 4m) and α = 2 (sparsemax, β = 1, R = m) are solved exactly, by one of two solvers:
+
+- "refine" (CPU): a few bisection and Newton steps from the left of the root, then the closed form on the
+  support found, checked, with a sort-based solve for the rare rows whose support was not yet the right one.
+  Fastest on CPU, but the check reads a flag on the host and the refinement picks rows by data.
+- "sort" (accelerators and torch.compile): the sort-based solve on every row (Peters et al. 2019, Alg. 2),
+  then the closed form on the support it found. A fixed, short sequence of kernels, no host synchronisation.
+
+Other α are solved by bisection in the units of (α−1)·s, where R = m stays small whatever β, and renormalised.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["entmax", "entmax15", "sparsemax", "unnormalized_entmax"]
+__all__ = ["EXACT_SOLVERS", "entmax", "entmax15", "exact_solver", "sparsemax", "unnormalized_entmax"]
 
 # Newton from the left of the root is monotone (f is convex and decreasing), so σ never overshoots;
 # the bisection steps before it make flat rows with wide supports converge as fast as peaked ones.
@@ -28,6 +33,15 @@ BISECTION_STEPS = 2
 NEWTON_STEPS = 3
 REFINE_STEPS = 4
 GENERAL_ALPHA_BISECTION_STEPS = {torch.float32: 30, torch.float64: 60}
+EXACT_SOLVERS = ("refine", "sort")
+
+
+def exact_solver(device: torch.device) -> str:
+    """The solver for α ∈ {1.5, 2}: "refine" in eager CPU code, "sort" on accelerators and under torch.compile
+    (where a host read of data breaks the graph)."""
+    if device.type == "cpu" and not torch.compiler.is_compiling():
+        return "refine"
+    return "sort"
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -35,14 +49,15 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def entmax(logits: torch.Tensor, alpha: float = 1.5, dim: int = -1) -> torch.Tensor:
+def entmax(logits: torch.Tensor, alpha: float = 1.5, dim: int = -1, *, solver: str | None = None) -> torch.Tensor:
     """α-entmax along ``dim`` for 1 < α ≤ 2, returned in the input dtype (computed in fp32 or fp64).
 
-    ``-inf`` logits get probability 0; a row with no finite logit gives all zeros, never NaN.
+    ``-inf`` logits get probability 0; a row with no finite logit gives all zeros, never NaN. ``solver``
+    (one of EXACT_SOLVERS) overrides ``exact_solver``'s choice for α ∈ {1.5, 2}.
     """
     check_alpha(alpha)
     x = logits.movedim(dim, -1).to(compute_dtype(logits.dtype))
-    values, factor = unnormalized_entmax(x, finite_row_max(x), alpha)
+    values, factor = unnormalized_entmax(x, finite_row_max(x), alpha, solver=solver)
     return values.mul_(factor).to(logits.dtype).movedim(-1, dim)
 
 
@@ -74,19 +89,27 @@ def unnormalized_entmax(
     repeats: float | torch.Tensor = 1.0,
     out: torch.Tensor | None = None,
     scratch: torch.Tensor | None = None,
+    solver: str | None = None,
 ) -> tuple[torch.Tensor, float | torch.Tensor]:
     """(values, factor) with α-entmax(logits) = values·factor along the last dimension.
 
     ``logits`` (float32/64) are left unchanged; ``row_max`` is their ``finite_row_max``. ``repeats`` (a
     float, or a tensor broadcastable to ``logits[..., :1]``) is m above. ``out`` and ``scratch`` may be
     given as buffers of the logits' shape. Callers that scale the result fold ``factor`` into their own.
+    ``solver`` is one of EXACT_SOLVERS, by default ``exact_solver(logits.device)``.
     """
     beta = 1.0 / (alpha - 1.0)
     out = torch.empty_like(logits) if out is None else out
     if beta in (1.0, 2.0):
         mass = repeats * (alpha - 1.0) ** -beta
-        scratch = torch.empty_like(logits) if scratch is None else scratch
-        _exact_solve(logits, row_max, int(beta), mass, out, scratch)
+        solver = solver or exact_solver(logits.device)
+        if solver not in EXACT_SOLVERS:
+            raise ValueError(f"solver must be one of {EXACT_SOLVERS}, got {solver!r}")
+        if solver == "sort":
+            _sorted_solve(torch.sub(logits, row_max, out=out), int(beta), mass, out)
+        else:
+            scratch = torch.empty_like(logits) if scratch is None else scratch
+            _exact_solve(logits, row_max, int(beta), mass, out, scratch)
         return out, 1.0 / mass
     _bisection_solve((logits - row_max).mul_(alpha - 1.0), beta, repeats, out)
     return out, 1.0 / repeats
@@ -143,7 +166,8 @@ def _exact_solve(x, row_max, beta: int, mass, out: torch.Tensor, scratch: torch.
     if bool(still_wrong.any()):
         left = still_wrong.nonzero(as_tuple=True)
         left_mass = row_mass[left] if torch.is_tensor(row_mass) else row_mass
-        result[left] = _sorted_solve(x_rows[left] - row_max[rows][left], beta, left_mass)
+        shifted = x_rows[left] - row_max[rows][left]
+        result[left] = _sorted_solve(shifted, beta, left_mass, shifted)
     out[rows] = result
 
 
@@ -180,23 +204,36 @@ def _newton_with_exact_finish(x, lo, beta: int, mass, steps: int, out, scratch):
     return lo, wrong
 
 
-def _sorted_solve(s: torch.Tensor, beta: int, mass) -> torch.Tensor:
-    """[s − σ*]_+^β by the sort-based algorithm (Peters et al. 2019, Alg. 2), rows (r, n) with max 0."""
+def _sorted_solve(s: torch.Tensor, beta: int, mass, out: torch.Tensor) -> torch.Tensor:
+    """Writes [s − σ*]_+^β into ``out`` (which may be ``s``) for rows s with max 0 (or no finite entry).
+
+    With the row sorted, x₁ ≥ x₂ ≥ …, the support is the top k with k the largest such that
+    Σ_{j≤k} (x_j − x_k)^β ≤ R (the sort-based algorithm of Peters et al. 2019, Alg. 2, with its test
+    σ_k ≤ x_k squared out). The threshold is then recomputed from the support's smallest value u, in the
+    shifted t = s − u ≥ 0, where every term of the closed form is positive.
+    """
     n = s.shape[-1]
-    mass_t = torch.as_tensor(mass, dtype=s.dtype, device=s.device).reshape(-1, 1).expand(s.shape[0], 1)
-    # Keys below −R^(1/β) never enter the support; flooring them keeps the prefix sums finite.
-    floor = -(mass_t ** (1.0 / beta)) - 1.0
-    x, _ = torch.maximum(s, floor).sort(dim=-1, descending=True)
+    # σ* ≥ −R^(1/β): keys below −R^(1/β) − 1 never enter the support; flooring them (and −inf) keeps
+    # every sum finite.
+    floor = -(mass ** (1.0 / beta)) - 1.0
+    floored = torch.maximum(s, floor) if torch.is_tensor(floor) else s.clamp(min=floor)
+    x, _ = floored.sort(dim=-1, descending=True)
     k = torch.arange(1, n + 1, dtype=s.dtype, device=s.device)
-    sum_x = x.cumsum(dim=-1)
+    # Σ_{j≤k} (x_j − x_k) = Σx_j − k·x_k;  Σ_{j≤k} (x_j − x_k)² = Σx_j² − x_k·(2·Σx_j − k·x_k)
+    spent = x.cumsum(dim=-1)
+    spent = spent.sub_(k * x) if beta == 1 else (x * x).cumsum(dim=-1).sub_(x * spent.mul_(2).sub_(k * x))
+    support = (spent <= mass).sum(dim=-1, keepdim=True).clamp_(min=1)
+    smallest = x.gather(-1, support - 1)
+    t = (floored - smallest).clamp_(min=0)
+    count = support.to(s.dtype)
+    sum_t = _row_sum(t)
     if beta == 1:
-        sigma_k = (sum_x - mass_t) / k
+        step = (sum_t - mass) / count
     else:
-        sum_sq = (x * x).cumsum(dim=-1)
-        sigma_k = (sum_x - (sum_x * sum_x - k * (sum_sq - mass_t)).sqrt()) / k
-    support = (sigma_k <= x).sum(dim=-1, keepdim=True).clamp(min=1)
-    sigma = sigma_k.gather(-1, support - 1)
-    return _power_((s - sigma).clamp_(min=0), beta)
+        # The root δ ≤ 0 of  k·δ² − 2·Σt·δ + Σt² − R = 0 (Σt² ≤ R on the support), without cancellation.
+        excess = _row_sum(t.mul_(t)) - mass
+        step = excess / (sum_t + (sum_t * sum_t - count * excess).clamp_(min=0).sqrt_())
+    return _power_(torch.sub(s, smallest + step, out=out).clamp_(min=0), beta)
 
 
 def _bisection_solve(u: torch.Tensor, beta: float, mass, out: torch.Tensor) -> None:

@@ -134,7 +134,7 @@ def pladis_attention_heads(
         scores, work, weights = (buffer[: batch * heads * n * n_key].view(batch, heads, n, n_key) for buffer in buffers)
         # Per batch element the (heads, n, d) views of q and out are plain strided matrices for the GEMM.
         for b in range(batch):
-            torch.matmul(q[b, :, start:stop].to(dtype), keys_t[b], out=scores[b])
+            _matmul_into(q[b, :, start:stop].to(dtype), keys_t[b], scores[b])
         if bias is not None:
             scores.add_(bias[..., start:stop, :] if bias.shape[-2] > 1 else bias)
         chunk_logsumexp = None if total_logsumexp is None else total_logsumexp[:, :, start:stop, None]
@@ -145,9 +145,9 @@ def pladis_attention_heads(
         for b in range(batch):
             destination = out[b, :, start:stop]
             if direct:
-                torch.matmul(weights[b], values[b], out=destination)
+                _matmul_into(weights[b], values[b], destination)
                 continue
-            result = torch.matmul(weights[b], values[b], out=out_buffer[:, :n])
+            result = _matmul_into(weights[b], values[b], out_buffer[:, :n])
             if chunk_scale is not None:
                 result.mul_(chunk_scale[b])
             if accumulate:
@@ -155,6 +155,14 @@ def pladis_attention_heads(
             else:
                 destination.copy_(result)
     return out
+
+
+def _matmul_into(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """a @ b written into ``out`` (a strided view). Dynamo cannot trace matmul's ``out=`` into a
+    non-contiguous view, so compiled code copies the product instead; inductor fuses the copy."""
+    if torch.compiler.is_compiling():
+        return out.copy_(torch.matmul(a, b))
+    return torch.matmul(a, b, out=out)
 
 
 def _pladis_weights(scores, alpha, scale, dense_weight, repeats, work, weights, total_logsumexp=None) -> None:

@@ -2,7 +2,15 @@ import pytest
 import torch
 from oracles import pladis_reference, sd_like_qkv
 
-from pladis_core import dense_attention, pladis_attention
+from pladis_core import alpha_entmax, dense_attention, pladis_attention, pladis_attention_heads
+from pladis_core.alpha_entmax import EXACT_SOLVERS
+
+
+@pytest.fixture(params=EXACT_SOLVERS)
+def solver(request, monkeypatch):
+    """Each exact solver in turn, as if the device had chosen it ("sort" is the accelerators' path)."""
+    monkeypatch.setattr(alpha_entmax, "exact_solver", lambda device: request.param)
+    return request.param
 
 
 @pytest.mark.parametrize("alpha", [1.5, 2.0, 1.25])
@@ -15,7 +23,15 @@ def test_matches_the_float64_formula(alpha, scale):
 
 
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
-def test_float32_is_within_float32_rounding_of_the_formula(alpha):
+def test_the_accelerators_solver_matches_the_float64_formula(alpha, monkeypatch):
+    monkeypatch.setattr(alpha_entmax, "exact_solver", lambda device: "sort")
+    q, k, v = sd_like_qkv(dtype=torch.float64)
+    out = pladis_attention(q, k, v, heads=4, alpha=alpha, scale=2.0)
+    torch.testing.assert_close(out, pladis_reference(q, k, v, 4, alpha, 2.0), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_float32_is_within_float32_rounding_of_the_formula(alpha, solver):
     q, k, v = sd_like_qkv()
     out = pladis_attention(q, k, v, heads=4, alpha=alpha)
     assert out.dtype == torch.float32
@@ -57,7 +73,7 @@ def test_chunked_equals_unchunked(chunk_scores):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("alpha", [1.5, 2.0])
-def test_half_inputs_give_the_float32_result_rounded(dtype, alpha):
+def test_half_inputs_give_the_float32_result_rounded(dtype, alpha, solver):
     q, k, v = sd_like_qkv(n_query=256, dim_head=64, dtype=dtype)
     out = pladis_attention(q, k, v, heads=4, alpha=alpha)
     assert out.dtype == dtype and torch.isfinite(out).all()
@@ -79,3 +95,30 @@ def test_invalid_parameters():
         pladis_attention(q, k, v, heads=4, alpha=1.0)
     with pytest.raises(ValueError, match="scale"):
         pladis_attention(q, k, v, heads=4, scale=-1.0)
+
+
+@pytest.mark.parametrize("n_key", [154, 1024])
+def test_the_two_solvers_agree_with_masked_keys_and_repeats(n_key, monkeypatch):
+    q, k, v = sd_like_qkv(n_query=32, n_key=n_key)
+    k[1], v[1] = k[1, : n_key // 2].repeat(2, 1), v[1, : n_key // 2].repeat(2, 1)
+    bias = torch.zeros(2, 1, 1, n_key)
+    bias[0, ..., 5:20] = float("-inf")
+    heads = [t.view(2, t.shape[1], 4, -1).transpose(1, 2) for t in (q, k, v)]
+    results = {}
+    for name in EXACT_SOLVERS:
+        monkeypatch.setattr(alpha_entmax, "exact_solver", lambda device, name=name: name)
+        out = torch.empty(2, 4, 32, 16)
+        repeats = torch.tensor([1.0, 2.0])
+        pladis_attention_heads(*heads, 1.5, 2.0, out=out, key_repeats=repeats, bias=bias)
+        results[name] = out
+    torch.testing.assert_close(results["sort"], results["refine"], atol=1e-5, rtol=0)
+
+
+def test_fully_masked_rows_give_zeros_not_nan(solver):
+    q, k, v = sd_like_qkv(n_query=8)
+    heads = [t.view(2, t.shape[1], 4, -1).transpose(1, 2) for t in (q, k, v)]
+    bias = torch.zeros(2, 1, 8, 77)
+    bias[1, :, 3] = float("-inf")
+    out = torch.empty(2, 4, 8, 16)
+    pladis_attention_heads(*heads, 1.5, 2.0, out=out, include_dense=False, bias=bias)
+    assert torch.isfinite(out).all() and (out[1, :, 3] == 0).all()
