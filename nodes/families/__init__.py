@@ -18,6 +18,7 @@ from .flux import CHROMA, FLUX
 from .hidream import HIDREAM
 from .hunyuan import HUNYUAN_VIDEO
 from .lumina import LUMINA
+from .mageflow import MAGEFLOW
 from .qwen import QWEN_IMAGE
 from .sd3 import SD3
 from .wan import WAN
@@ -52,12 +53,13 @@ FAMILIES: tuple[DitFamily, ...] = (
     KANDINSKY5,
     AURAFLOW,
     COGVIDEOX,
+    MAGEFLOW,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
-    "Image, AuraFlow, CogVideoX"
+    "Image, AuraFlow, CogVideoX, MageFlow"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

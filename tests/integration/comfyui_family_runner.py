@@ -607,6 +607,36 @@ def cogvideo_case():
     )
 
 
+def mageflow_case():
+    if not hasattr(comfy.model_base, "MageFlow"):
+        return None
+    config = {
+        "image_model": "mage_flow",
+        "in_channels": 128,
+        "out_channels": 128,
+        "num_layers": 2,
+        "attention_head_dim": 16,
+        "num_attention_heads": 4,
+        "joint_attention_dim": CONTEXT_DIM,
+        "axes_dims_rope": [4, 6, 6],
+    }
+    model_config = comfy.supported_models.MageFlow(config)
+
+    def cond(seed, n):
+        g = gen(seed)  # an edit: one reference latent, 9 tokens after the image's 16
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {"reference_latents": [torch.randn(1, 128, 3, 3)]}]]
+
+    return Case(
+        model_config,
+        comfy.model_base.MageFlow,
+        torch.zeros(1, 128, 4, 4),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        joint_expect(),
+        ["double"],
+    )
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -631,6 +661,7 @@ CASES = {
     "flux2": functools.partial(flux_case, True),
     "flux": functools.partial(flux_case, False),
     "chroma_radiance": functools.partial(chroma_case, True),
+    "mageflow": mageflow_case,
 }
 
 

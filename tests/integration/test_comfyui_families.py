@@ -29,6 +29,7 @@ KINDS = (
     "kandinsky5_image",
     "auraflow",
     "cogvideox",
+    "mageflow",
 )
 
 
