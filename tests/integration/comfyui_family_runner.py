@@ -637,6 +637,41 @@ def mageflow_case():
     )
 
 
+def krea2_case():
+    if not hasattr(comfy.model_base, "Krea2"):
+        return None
+    txtlayers = 2
+    config = {
+        "image_model": "krea2",
+        "features": 64,
+        "tdim": 32,
+        "txtdim": CONTEXT_DIM,
+        "heads": 4,
+        "kvheads": 2,  # grouped k/v heads, repeated by the model before attention
+        "multiplier": 2,
+        "layers": 2,
+        "patch": 2,
+        "channels": 16,
+        "txtlayers": txtlayers,
+        "txtheads": 4,
+        "txtkvheads": 4,
+    }
+    model_config = comfy.supported_models.Krea2(config)
+
+    def cond(seed, n):  # the encoder's layer stack, flattened per token as ComfyUI's Krea2 text encoder gives it
+        return [[torch.randn(1, n, txtlayers * CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    return Case(
+        model_config,
+        comfy.model_base.Krea2,
+        torch.zeros(1, 16, 1, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        joint_expect(),
+        ["single"],
+    )
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -662,6 +697,7 @@ CASES = {
     "flux": functools.partial(flux_case, False),
     "chroma_radiance": functools.partial(chroma_case, True),
     "mageflow": mageflow_case,
+    "krea2": krea2_case,
 }
 
 

@@ -30,6 +30,7 @@ KINDS = (
     "auraflow",
     "cogvideox",
     "mageflow",
+    "krea2",
 )
 
 
