@@ -20,6 +20,7 @@ from .hunyuan import HUNYUAN_VIDEO
 from .krea2 import KREA2
 from .lumina import LUMINA
 from .mageflow import MAGEFLOW
+from .omnigen2 import OMNIGEN2
 from .qwen import QWEN_IMAGE
 from .sd3 import SD3
 from .wan import WAN
@@ -56,12 +57,13 @@ FAMILIES: tuple[DitFamily, ...] = (
     COGVIDEOX,
     MAGEFLOW,
     KREA2,
+    OMNIGEN2,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
-    "Image, AuraFlow, CogVideoX, MageFlow, Krea2"
+    "Image, AuraFlow, CogVideoX, MageFlow, Krea2, OmniGen2"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

@@ -672,6 +672,49 @@ def krea2_case():
     )
 
 
+def omnigen2_case():
+    if not hasattr(comfy.model_base, "Omnigen2"):
+        return None
+    config = {
+        "image_model": "omnigen2",
+        "patch_size": 2,
+        "in_channels": 16,
+        "hidden_size": 64,
+        "num_layers": 2,
+        "num_refiner_layers": 1,
+        "num_attention_heads": 4,
+        "num_kv_heads": 2,  # grouped k/v heads
+        "multiple_of": 16,
+        "axes_dim_rope": [4, 6, 6],
+        "axes_lens": [64, 64, 64],
+        "text_feat_dim": CONTEXT_DIM,
+    }
+    model_config = comfy.supported_models.Omnigen2(config)
+    references = 4  # one 4x4 reference latent: 4 tokens between the text and the target's 16
+
+    def cond(seed, n):
+        g = gen(seed)
+        mask = torch.ones(1, n, dtype=torch.long)  # gives the model its num_tokens
+        extra = {"attention_mask": mask, "reference_latents": [torch.randn(1, 16, 4, 4, generator=g)]}
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    def expect(n_query, n_key, n_text):
+        start = n_text + references
+        if n_query != n_key or n_query != start + 16:
+            return None
+        return slice(0, n_text), slice(start, start + 16)
+
+    return Case(
+        model_config,
+        comfy.model_base.Omnigen2,
+        torch.zeros(1, 16, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect,
+        ["block"],
+    )
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -698,6 +741,7 @@ CASES = {
     "chroma_radiance": functools.partial(chroma_case, True),
     "mageflow": mageflow_case,
     "krea2": krea2_case,
+    "omnigen2": omnigen2_case,
 }
 
 
@@ -783,6 +827,8 @@ def oracle_errors(case, calls, scale=2.0):
         heads = args[3] if len(args) > 3 else kwargs["heads"]
         skip = kwargs.get("skip_reshape", False)
         q4, k4, v4 = (heads_view(t, heads, skip) for t in args[:3])
+        if kwargs.get("enable_gqa") and k4.shape[1] != q4.shape[1]:  # grouped k/v heads, as the backends repeat them
+            k4, v4 = (t.repeat_interleave(q4.shape[1] // t.shape[1], dim=1) for t in (k4, v4))
         n_query, n_key = q4.shape[2], k4.shape[2]
         out4 = out if kwargs.get("skip_output_reshape") else out.view(out.shape[0], n_query, heads, -1).transpose(1, 2)
         mask = args[4] if len(args) > 4 else kwargs.get("mask")

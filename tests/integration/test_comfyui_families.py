@@ -31,6 +31,7 @@ KINDS = (
     "cogvideox",
     "mageflow",
     "krea2",
+    "omnigen2",
 )
 
 
