@@ -17,7 +17,9 @@ from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
 from .hidream import HIDREAM
 from .hunyuan import HUNYUAN_VIDEO
+from .joyimage import JOYIMAGE
 from .krea2 import KREA2
+from .lens import LENS
 from .lumina import LUMINA
 from .mageflow import MAGEFLOW
 from .omnigen2 import OMNIGEN2
@@ -58,12 +60,14 @@ FAMILIES: tuple[DitFamily, ...] = (
     MAGEFLOW,
     KREA2,
     OMNIGEN2,
+    JOYIMAGE,
+    LENS,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
-    "Image, AuraFlow, CogVideoX, MageFlow, Krea2, OmniGen2"
+    "Image, AuraFlow, CogVideoX, MageFlow, Krea2, OmniGen2, JoyImage, Lens"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

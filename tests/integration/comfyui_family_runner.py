@@ -715,6 +715,84 @@ def omnigen2_case():
     )
 
 
+def image_first_expect(image, between=0):
+    """[image | between (reference latents) | the prompt's tokens] joint calls: the image rows change."""
+
+    def expect(n_query, n_key, n_text):
+        start = image + between
+        if n_query != n_key or n_query != start + n_text:
+            return None
+        return slice(start, start + n_text), slice(0, image)
+
+    return expect
+
+
+def joyimage_case():
+    if not hasattr(comfy.model_base, "JoyImage"):
+        return None
+    config = {
+        "image_model": "joyimage",
+        "patch_size": [1, 2, 2],
+        "in_channels": 16,
+        "hidden_size": 64,
+        "num_attention_heads": 4,
+        "text_dim": CONTEXT_DIM,
+        "mlp_width_ratio": 2.0,
+        "num_layers": 2,
+    }
+    model_config = comfy.supported_models.JoyImage(config)
+    model_config.unet_config["rope_dim_list"] = [4, 6, 6]  # (the model config sets the real model's head split)
+
+    def cond(seed, n):
+        g = gen(seed)  # an edit: one reference latent, 4 tokens between the target's 16 and the text
+        extra = {"reference_latents": [torch.randn(1, 16, 1, 4, 4, generator=g)]}
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
+
+    return Case(
+        model_config,
+        comfy.model_base.JoyImage,
+        torch.zeros(1, 16, 1, 8, 8),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        image_first_expect(16, between=4),
+        ["double"],
+    )
+
+
+def lens_case():
+    if not hasattr(comfy.model_base, "Lens"):
+        return None
+    layers = 2
+    config = {
+        "image_model": "lens",
+        "patch_size": 2,
+        "in_channels": 128,
+        "out_channels": 32,
+        "num_layers": 2,
+        "attention_head_dim": 16,
+        "num_attention_heads": 4,
+        "enc_hidden_dim": CONTEXT_DIM,
+        "axes_dims_rope": [4, 6, 6],
+        "selected_layer_index": list(range(layers)),
+    }
+    model_config = comfy.supported_models.Lens(config)
+
+    def cond(seed, n):
+        mask = torch.ones(1, n, dtype=torch.long)
+        mask[:, -2:] = 0  # the prompt's padding, masked by the model
+        return [[torch.randn(1, n, layers * CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+
+    return Case(
+        model_config,
+        comfy.model_base.Lens,
+        torch.zeros(1, 128, 4, 4),
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        image_first_expect(16),
+        ["double"],
+    )
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -742,6 +820,8 @@ CASES = {
     "mageflow": mageflow_case,
     "krea2": krea2_case,
     "omnigen2": omnigen2_case,
+    "joyimage": joyimage_case,
+    "lens": lens_case,
 }
 
 

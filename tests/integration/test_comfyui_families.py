@@ -32,6 +32,8 @@ KINDS = (
     "mageflow",
     "krea2",
     "omnigen2",
+    "joyimage",
+    "lens",
 )
 
 

@@ -1,0 +1,26 @@
+"""Lens (``LensTransformer2DModel``): double-stream blocks, joint attention image first: [image | text],
+``block_type`` "double" with ``block_index``; one token per latent pixel (the latent comes packed).
+
+Text keys: all the context's tokens (the encoder's, several of its layers concatenated per token); the model
+masks the prompt's padding itself (its joint mask), and PLADIS honours that mask.
+"""
+
+from __future__ import annotations
+
+from .base import JOINT, DitFamily, ModelCall, TokenLayout
+
+
+def lens_layout(call: ModelCall) -> TokenLayout:
+    image = call.x.shape[-2] * call.x.shape[-1]
+    end = image + call.text_tokens
+    return TokenLayout(slice(image, end), slice(0, image), end)
+
+
+LENS = DitFamily(
+    "Lens",
+    ("LensTransformer2DModel",),
+    (("double", "transformer_blocks"),),
+    JOINT,
+    lens_layout,
+    "the text encoder's tokens (image first), honouring the model's padding mask",
+)
