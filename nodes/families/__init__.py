@@ -17,7 +17,9 @@ from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
 from .hidream import HIDREAM
 from .hunyuan import HUNYUAN_VIDEO
+from .ideogram import IDEOGRAM4
 from .lumina import LUMINA
+from .pixeldit import PIXELDIT
 from .qwen import QWEN_IMAGE
 from .sd3 import SD3
 from .wan import WAN
@@ -52,12 +54,15 @@ FAMILIES: tuple[DitFamily, ...] = (
     KANDINSKY5,
     AURAFLOW,
     COGVIDEOX,
+    IDEOGRAM4,
+    PIXELDIT,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
     "Image, AuraFlow, CogVideoX"
+    ", Ideogram 4, PixelDiT T2I"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

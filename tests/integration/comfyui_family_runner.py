@@ -607,6 +607,60 @@ def cogvideo_case():
     )
 
 
+def ideogram4_case():
+    if not hasattr(comfy.model_base, "Ideogram4"):
+        return None
+    model_config = comfy.supported_models.Ideogram4({"image_model": "ideogram4"})
+    # (its fixed real-size settings replace the config's: the tiny ones go in after)
+    model_config.unet_config.update(
+        num_layers=2,
+        num_attention_heads=4,
+        attention_head_dim=32,
+        intermediate_size=128,
+        adaln_dim=32,
+        llm_features_dim=CONTEXT_DIM,
+        mrope_section=[4, 2, 2],
+    )
+
+    def cond(seed, n):
+        mask = torch.ones(1, n, dtype=torch.long)
+        mask[:, -2:] = 0  # the prompt's padding: a segment of its own under the model's mask
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+
+    latent = torch.zeros(1, 128, 4, 4)  # 2x2 patches already packed into the channels: 16 image tokens
+    model_class, expect = comfy.model_base.Ideogram4, joint_expect()
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["single"])
+
+
+def pixeldit_case():
+    if not hasattr(comfy.model_base, "PixelDiTT2I"):
+        return None
+    config = {
+        "image_model": "pixeldit_t2i",
+        "num_groups": 4,
+        "hidden_size": 64,
+        "pixel_hidden_size": 8,
+        "pixel_attn_hidden_size": 32,
+        "pixel_num_groups": 2,
+        "patch_depth": 2,
+        "pixel_depth": 1,
+        "patch_size": 4,
+        "txt_embed_dim": CONTEXT_DIM,
+        "txt_max_length": 7,  # the negative prompt (9 tokens) is cut to it by the model
+    }
+    model_config = comfy.supported_models.PixelDiTT2I(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    def expect(n_query, n_key, n_text):
+        return joint_expect()(n_query, n_key, min(n_text, 7))
+
+    latent = torch.zeros(1, 3, 16, 16)  # pixel space, 4x4 patches: 16 image tokens
+    model_class = comfy.model_base.PixelDiTT2I
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -631,6 +685,8 @@ CASES = {
     "flux2": functools.partial(flux_case, True),
     "flux": functools.partial(flux_case, False),
     "chroma_radiance": functools.partial(chroma_case, True),
+    "ideogram4": ideogram4_case,
+    "pixeldit": pixeldit_case,
 }
 
 

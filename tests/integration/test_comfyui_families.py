@@ -29,6 +29,8 @@ KINDS = (
     "kandinsky5_image",
     "auraflow",
     "cogvideox",
+    "ideogram4",
+    "pixeldit",
 )
 
 
