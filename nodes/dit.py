@@ -33,6 +33,7 @@ from ..pladis_core.joint_attention import (
 )
 from . import comfy_bridge
 from .families import DitFamily, ModelCall, TokenLayout, family_of
+from .families.base import blocks_of
 from .layer_selection import Site
 from .step_range import SigmaRange
 
@@ -49,7 +50,7 @@ def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
     return [
         Site(part, index, None)
         for part, attribute in family.parts
-        for index in range(len(getattr(diffusion_model, attribute)))
+        for index in range(len(blocks_of(diffusion_model, attribute)))
     ]
 
 

@@ -90,3 +90,10 @@ def text_first(text_tokens: int, image_tokens: int, filler: int = 0, batch_text:
 
 def class_names(obj: Any) -> list[str]:
     return [cls.__name__ for cls in type(obj).__mro__]
+
+
+def blocks_of(diffusion_model: Any, attribute: str) -> Any:
+    """The diffusion model's attribute named by a dotted path ("language_model.layers"); None if it has none."""
+    for name in attribute.split("."):
+        diffusion_model = getattr(diffusion_model, name, None)
+    return diffusion_model

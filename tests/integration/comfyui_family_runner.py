@@ -661,6 +661,42 @@ def pixeldit_case():
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
 
 
+def hidream_o1_case():
+    if not hasattr(comfy.model_base, "HiDreamO1"):
+        return None
+    import comfy.ldm.hidream_o1.model as o1
+
+    text = {
+        "vocab_size": o1.TMS_TOKEN_ID + 1,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "head_dim": 16,
+        "rope_dims": [4, 2, 2],
+    }
+    vision = {"hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "depth": 1, "deepstack_visual_indexes": ()}
+    config = {"image_model": "hidream_o1", "text_config_overrides": text, "vision_config_overrides": vision}
+    model_config = comfy.supported_models.HiDreamO1(config)
+
+    def cond(seed, n):
+        # The prompt's token ids, ending with the timestep token, as ComfyUI's HiDream-O1 text encoder gives them
+        g = gen(seed)
+        ids = torch.cat([torch.randint(0, 1000, (1, n), generator=g), torch.tensor([[o1.TMS_TOKEN_ID]])], dim=1)
+        return [[torch.zeros(1, n + 1, 8), {"text_input_ids": ids}]]
+
+    def expect(n_query, n_key, n_text):
+        # The generation pass: the timestep token's and the 16 image patches' rows over [prompt | tms | image]
+        if n_query != 17 or n_key != n_text + 17:
+            return None
+        return slice(0, n_text), slice(0, n_query)
+
+    latent = torch.zeros(1, 3, 128, 128)  # pixel space, 32x32 patches: 16 image tokens
+    model_class = comfy.model_base.HiDreamO1
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -687,6 +723,7 @@ CASES = {
     "chroma_radiance": functools.partial(chroma_case, True),
     "ideogram4": ideogram4_case,
     "pixeldit": pixeldit_case,
+    "hidream_o1": hidream_o1_case,
 }
 
 

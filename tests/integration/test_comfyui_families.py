@@ -31,6 +31,7 @@ KINDS = (
     "cogvideox",
     "ideogram4",
     "pixeldit",
+    "hidream_o1",
 )
 
 
