@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .aura import AURAFLOW
-from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, blocks_of, class_names, image_token_count
+from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
+from .cascade import STABLE_CASCADE_C
 from .cogvideo import COGVIDEOX
 from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
@@ -58,20 +59,21 @@ FAMILIES: tuple[DitFamily, ...] = (
     IDEOGRAM4,
     PIXELDIT,
     HIDREAM_O1,
+    STABLE_CASCADE_C,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
     "Image, AuraFlow, CogVideoX"
-    ", Ideogram 4, PixelDiT T2I, HiDream-O1 (text-to-image)"
+    ", Ideogram 4, PixelDiT T2I, HiDream-O1 (text-to-image), Stable Cascade stage C"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 
 
 def family_of(diffusion_model: Any) -> DitFamily | None:
     family = BY_CLASS.get(type(diffusion_model).__name__)
-    if family is None or any(blocks_of(diffusion_model, attribute) is None for _, attribute in family.parts):
+    if family is None or any(family.blocks(diffusion_model, attribute) is None for _, attribute in family.parts):
         return None
     return family if family.accepts(diffusion_model) else None
 

@@ -32,6 +32,7 @@ KINDS = (
     "ideogram4",
     "pixeldit",
     "hidream_o1",
+    "stable_cascade_c",
 )
 
 
