@@ -23,6 +23,7 @@ from .ideogram import IDEOGRAM4
 from .lumina import LUMINA
 from .pixeldit import PIXELDIT
 from .qwen import QWEN_IMAGE
+from .refused import REFUSED
 from .sd3 import SD3
 from .wan import WAN
 
@@ -81,6 +82,8 @@ def family_of(diffusion_model: Any) -> DitFamily | None:
 def refusal(diffusion_model: Any) -> str:
     """Why a diffusion model that matches no family is refused, for the error message."""
     name = type(diffusion_model).__name__
+    if name in REFUSED:
+        return REFUSED[name]
     for base in class_names(diffusion_model)[1:]:
         if base in BY_CLASS:
             return (

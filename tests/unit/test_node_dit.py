@@ -274,6 +274,18 @@ def test_an_unlisted_subclass_of_a_known_family_is_refused_as_unverified():
         patch(model)
 
 
+def test_ltx2_is_refused_with_the_reason():
+    class LTXVModel(torch.nn.Module):
+        pass
+
+    class LTXAVModel(LTXVModel):
+        pass
+
+    model = StandInModelPatcher(JointBaseModelStandIn(LTXAVModel()))
+    with pytest.raises(ValueError, match=r"LTX-2's embeddings connector pads the prompt with learned register"):
+        patch(model)
+
+
 def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
     patched, _ = patch(make_dit_patcher())
     options = patched.model_options["transformer_options"]
