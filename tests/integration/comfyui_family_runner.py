@@ -864,6 +864,16 @@ def oracle_errors(case, calls, scale=2.0):
     return changed, worst_patched, worst_dense
 
 
+def missed_calls(case, calls):
+    """Calls this runner expects to be text attention (every default block) that PLADIS left dense."""
+    missed = 0
+    for args, kwargs, _, was_patched, context_lengths in calls:
+        heads = args[3] if len(args) > 3 else kwargs["heads"]
+        q4, k4 = (heads_view(t, heads, kwargs.get("skip_reshape", False)) for t in args[:2])
+        missed += not was_patched and case.expect(q4.shape[2], k4.shape[2], context_lengths[0]) is not None
+    return missed
+
+
 def finite(t):
     return bool(torch.isfinite(t).all())
 
@@ -925,6 +935,7 @@ def main():
         report[f"{name}_calls"], report[f"{name}_changed_calls"] = len(calls), changed
         report[f"{name}_oracle_max_error"], report[f"{name}_dense_max_error"] = worst_patched, worst_dense
         report[f"{name}_batched"] = max(len(c[4]) for c in calls) if calls else 0
+        report[f"{name}_missed_calls"] = missed_calls(case, calls)
     report["parts"] = case.parts
     print(json.dumps(report))
 
