@@ -33,6 +33,7 @@ from ..pladis_core.joint_attention import (
 )
 from . import comfy_bridge
 from .families import DitFamily, ModelCall, TokenLayout, family_of
+from .families.base import SELF_AND_CROSS
 from .layer_selection import Site
 from .step_range import SigmaRange
 
@@ -49,7 +50,7 @@ def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
     return [
         Site(part, index, None)
         for part, attribute in family.parts
-        for index in range(len(getattr(diffusion_model, attribute)))
+        for index in range(len(family.blocks(diffusion_model, attribute)))
     ]
 
 
@@ -91,6 +92,10 @@ class JointForward:
             if n_key != layout.length or n_query < layout.image.stop:
                 return None
             image = slice(0, n_query)
+        elif self.family.attention == SELF_AND_CROSS:
+            if n_key != n_query + layout.length:
+                return None
+            image = slice(0, n_query)
         elif n_key != n_query or n_query < layout.length:
             return None
         else:
@@ -104,7 +109,10 @@ class JointForward:
         self.counters[id(owner)] = index + 1
         self.joint_calls += 1
         cross = self.family.cross_attention and layout.text == slice(0, n_key)
-        return JointCall(self._site(index, options), layout.text, image, cross, groups)
+        text = layout.text
+        if self.family.attention == SELF_AND_CROSS:
+            text = slice(n_query + text.start, n_query + text.stop)
+        return JointCall(self._site(index, options), text, image, cross, groups)
 
     def _site(self, index: int, options: dict) -> Site | None:
         parts = self.family.part_names

@@ -12,18 +12,23 @@ from typing import Any
 
 from .aura import AURAFLOW
 from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
+from .cascade import STABLE_CASCADE_C
 from .cogvideo import COGVIDEOX
 from .cross import ANIMA, COSMOS_PREDICT2, KANDINSKY5, LTXV
 from .flux import CHROMA, FLUX
 from .hidream import HIDREAM
+from .hidream_o1 import HIDREAM_O1
 from .hunyuan import HUNYUAN_VIDEO
+from .ideogram import IDEOGRAM4
 from .joyimage import JOYIMAGE
 from .krea2 import KREA2
 from .lens import LENS
 from .lumina import LUMINA
 from .mageflow import MAGEFLOW
 from .omnigen2 import OMNIGEN2
+from .pixeldit import PIXELDIT
 from .qwen import QWEN_IMAGE
+from .refused import REFUSED
 from .sd3 import SD3
 from .wan import WAN
 
@@ -62,19 +67,24 @@ FAMILIES: tuple[DitFamily, ...] = (
     OMNIGEN2,
     JOYIMAGE,
     LENS,
+    IDEOGRAM4,
+    PIXELDIT,
+    HIDREAM_O1,
+    STABLE_CASCADE_C,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
     "Image, AuraFlow, CogVideoX, MageFlow, Krea2, OmniGen2, JoyImage, Lens"
+    ", Ideogram 4, PixelDiT T2I, HiDream-O1 (text-to-image), Stable Cascade stage C"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 
 
 def family_of(diffusion_model: Any) -> DitFamily | None:
     family = BY_CLASS.get(type(diffusion_model).__name__)
-    if family is None or not all(hasattr(diffusion_model, attribute) for _, attribute in family.parts):
+    if family is None or any(family.blocks(diffusion_model, attribute) is None for _, attribute in family.parts):
         return None
     return family if family.accepts(diffusion_model) else None
 
@@ -82,6 +92,8 @@ def family_of(diffusion_model: Any) -> DitFamily | None:
 def refusal(diffusion_model: Any) -> str:
     """Why a diffusion model that matches no family is refused, for the error message."""
     name = type(diffusion_model).__name__
+    if name in REFUSED:
+        return REFUSED[name]
     for base in class_names(diffusion_model)[1:]:
         if base in BY_CLASS:
             return (

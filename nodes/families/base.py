@@ -11,6 +11,8 @@ import torch
 
 JOINT = "joint"  # one attention over [… text … image …]: only the image-query × text-key block changes
 CROSS = "cross"  # a separate text cross-attention: every query row changes over the text keys
+# keys = [the queries' own tokens | a context]: every query row changes over the context's text keys
+SELF_AND_CROSS = "self and cross"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class DitFamily:
     ``layout``: the token layout of a model call. ``text_keys``: which keys count as text, and why.
     ``default_parts``: the parts the "default" layer preset patches (all of them if empty).
     ``accepts``: a structural check on the diffusion model, for classes shared by several layouts.
+    ``blocks``: a part's blocks, in execution order, from the diffusion model and the part's attribute.
+    Self-and-cross attention: ``layout`` lays out the context only (``length`` its tokens, ``text`` in it).
     """
 
     name: str
@@ -64,6 +68,7 @@ class DitFamily:
     text_keys: str
     default_parts: tuple[str, ...] = ()
     accepts: Callable[[Any], bool] = lambda diffusion_model: True
+    blocks: Callable[[Any, str], Any] = lambda diffusion_model, attribute: blocks_of(diffusion_model, attribute)
 
     @property
     def cross_attention(self) -> bool:
@@ -90,3 +95,10 @@ def text_first(text_tokens: int, image_tokens: int, filler: int = 0, batch_text:
 
 def class_names(obj: Any) -> list[str]:
     return [cls.__name__ for cls in type(obj).__mro__]
+
+
+def blocks_of(diffusion_model: Any, attribute: str) -> Any:
+    """The diffusion model's attribute named by a dotted path ("language_model.layers"); None if it has none."""
+    for name in attribute.split("."):
+        diffusion_model = getattr(diffusion_model, name, None)
+    return diffusion_model

@@ -793,6 +793,128 @@ def lens_case():
     )
 
 
+def ideogram4_case():
+    if not hasattr(comfy.model_base, "Ideogram4"):
+        return None
+    model_config = comfy.supported_models.Ideogram4({"image_model": "ideogram4"})
+    # (its fixed real-size settings replace the config's: the tiny ones go in after)
+    model_config.unet_config.update(
+        num_layers=2,
+        num_attention_heads=4,
+        attention_head_dim=32,
+        intermediate_size=128,
+        adaln_dim=32,
+        llm_features_dim=CONTEXT_DIM,
+        mrope_section=[4, 2, 2],
+    )
+
+    def cond(seed, n):
+        mask = torch.ones(1, n, dtype=torch.long)
+        mask[:, -2:] = 0  # the prompt's padding: a segment of its own under the model's mask
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+
+    latent = torch.zeros(1, 128, 4, 4)  # 2x2 patches already packed into the channels: 16 image tokens
+    model_class, expect = comfy.model_base.Ideogram4, joint_expect()
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["single"])
+
+
+def pixeldit_case():
+    if not hasattr(comfy.model_base, "PixelDiTT2I"):
+        return None
+    config = {
+        "image_model": "pixeldit_t2i",
+        "num_groups": 4,
+        "hidden_size": 64,
+        "pixel_hidden_size": 8,
+        "pixel_attn_hidden_size": 32,
+        "pixel_num_groups": 2,
+        "patch_depth": 2,
+        "pixel_depth": 1,
+        "patch_size": 4,
+        "txt_embed_dim": CONTEXT_DIM,
+        "txt_max_length": 7,  # the negative prompt (9 tokens) is cut to it by the model
+    }
+    model_config = comfy.supported_models.PixelDiTT2I(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    def expect(n_query, n_key, n_text):
+        return joint_expect()(n_query, n_key, min(n_text, 7))
+
+    latent = torch.zeros(1, 3, 16, 16)  # pixel space, 4x4 patches: 16 image tokens
+    model_class = comfy.model_base.PixelDiTT2I
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
+
+
+def hidream_o1_case():
+    if not hasattr(comfy.model_base, "HiDreamO1"):
+        return None
+    import comfy.ldm.hidream_o1.model as o1
+
+    text = {
+        "vocab_size": o1.TMS_TOKEN_ID + 1,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "head_dim": 16,
+        "rope_dims": [4, 2, 2],
+    }
+    vision = {"hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "depth": 1, "deepstack_visual_indexes": ()}
+    config = {"image_model": "hidream_o1", "text_config_overrides": text, "vision_config_overrides": vision}
+    model_config = comfy.supported_models.HiDreamO1(config)
+
+    def cond(seed, n):
+        # The prompt's token ids, ending with the timestep token, as ComfyUI's HiDream-O1 text encoder gives them
+        g = gen(seed)
+        ids = torch.cat([torch.randint(0, 1000, (1, n), generator=g), torch.tensor([[o1.TMS_TOKEN_ID]])], dim=1)
+        return [[torch.zeros(1, n + 1, 8), {"text_input_ids": ids}]]
+
+    def expect(n_query, n_key, n_text):
+        # The generation pass: the timestep token's and the 16 image patches' rows over [prompt | tms | image]
+        if n_query != 17 or n_key != n_text + 17:
+            return None
+        return slice(0, n_text), slice(0, n_query)
+
+    latent = torch.zeros(1, 3, 128, 128)  # pixel space, 32x32 patches: 16 image tokens
+    model_class = comfy.model_base.HiDreamO1
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
+
+
+def stage_c_case():
+    config = {
+        "stable_cascade_stage": "c",
+        "c_in": 16,
+        "c_out": 16,
+        "c_r": 16,
+        "c_cond": 64,
+        "c_hidden": [32, 32],
+        "nhead": [2, 2],
+        "blocks": [[1, 1], [1, 1]],
+        "level_config": ["CTA", "CTA"],
+        "c_clip_text": CONTEXT_DIM,
+        "c_clip_text_pooled": 32,
+        "switch_level": [True],  # the second level at half the resolution: other query and key counts
+    }
+    model_config = comfy.supported_models.Stable_Cascade_C(config)
+
+    def cond(seed, n):
+        g = gen(seed)
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), {"pooled_output": torch.randn(1, 32, generator=g)}]]
+
+    def expect(n_query, n_key, n_text):
+        # [image | CLIP-text | 4 pooled-text tokens | 4 CLIP-image tokens (zeros without an image)]
+        if n_key != n_query + n_text + 8 or n_query not in (64, 16):
+            return None
+        return slice(n_query, n_query + n_text), slice(0, n_query)
+
+    latent = torch.zeros(1, 16, 8, 8)
+    model_class = comfy.model_base.StableCascade_C
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
+
+
 CASES = {
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -822,6 +944,10 @@ CASES = {
     "omnigen2": omnigen2_case,
     "joyimage": joyimage_case,
     "lens": lens_case,
+    "ideogram4": ideogram4_case,
+    "pixeldit": pixeldit_case,
+    "hidream_o1": hidream_o1_case,
+    "stable_cascade_c": stage_c_case,
 }
 
 
@@ -931,6 +1057,16 @@ def oracle_errors(case, calls, scale=2.0):
     return changed, worst_patched, worst_dense
 
 
+def missed_calls(case, calls):
+    """Calls this runner expects to be text attention (every default block) that PLADIS left dense."""
+    missed = 0
+    for args, kwargs, _, was_patched, context_lengths in calls:
+        heads = args[3] if len(args) > 3 else kwargs["heads"]
+        q4, k4 = (heads_view(t, heads, kwargs.get("skip_reshape", False)) for t in args[:2])
+        missed += not was_patched and case.expect(q4.shape[2], k4.shape[2], context_lengths[0]) is not None
+    return missed
+
+
 def finite(t):
     return bool(torch.isfinite(t).all())
 
@@ -992,6 +1128,7 @@ def main():
         report[f"{name}_calls"], report[f"{name}_changed_calls"] = len(calls), changed
         report[f"{name}_oracle_max_error"], report[f"{name}_dense_max_error"] = worst_patched, worst_dense
         report[f"{name}_batched"] = max(len(c[4]) for c in calls) if calls else 0
+        report[f"{name}_missed_calls"] = missed_calls(case, calls)
     report["parts"] = case.parts
     print(json.dumps(report))
 

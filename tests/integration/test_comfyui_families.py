@@ -34,6 +34,10 @@ KINDS = (
     "omnigen2",
     "joyimage",
     "lens",
+    "ideogram4",
+    "pixeldit",
+    "hidream_o1",
+    "stable_cascade_c",
 )
 
 
@@ -80,3 +84,10 @@ def test_an_attention_backend_node_after_pladis_gives_the_output_of_it_before_pl
     assert report["after_equals_before_max_diff"] == 0.0
     assert report["after_changed_calls"] == 4
     assert report["after_oracle_max_error"] <= 1e-4 and report["after_dense_max_error"] <= 1e-4
+
+
+@pytest.mark.parametrize("cfg", ["cfg1", "cfg2"])
+def test_every_text_attention_call_is_patched(report, cfg):
+    if report["kind"] not in ("ideogram4", "pixeldit", "hidream_o1", "stable_cascade_c"):
+        pytest.skip("checked for the families whose every text attention block is a default block")
+    assert report[f"{cfg}_missed_calls"] == 0

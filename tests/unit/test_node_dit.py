@@ -274,6 +274,18 @@ def test_an_unlisted_subclass_of_a_known_family_is_refused_as_unverified():
         patch(model)
 
 
+def test_ltx2_is_refused_with_the_reason():
+    class LTXVModel(torch.nn.Module):
+        pass
+
+    class LTXAVModel(LTXVModel):
+        pass
+
+    model = StandInModelPatcher(JointBaseModelStandIn(LTXAVModel()))
+    with pytest.raises(ValueError, match=r"LTX-2's embeddings connector pads the prompt with learned register"):
+        patch(model)
+
+
 def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
     patched, _ = patch(make_dit_patcher())
     options = patched.model_options["transformer_options"]
@@ -376,3 +388,14 @@ def test_a_model_whose_attention_never_reaches_the_override_is_logged(caplog, mo
     with caplog.at_level("WARNING"):
         dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {})
     assert "no attention call of this model reached the attention override" in caplog.text
+
+
+def test_stage_c_text_keys_follow_each_levels_own_image_tokens():
+    # Keys [image | 5 CLIP-text | 4 pooled | 4 CLIP-image]: the text columns sit after this level's queries.
+    forward = joint_forward("StageC", families.TokenLayout(slice(0, 5), slice(0, 0), 13))
+    for n_image in (64, 16):
+        q, k = torch.randn(1, 2, n_image, 8), torch.randn(1, 2, n_image + 13, 8)
+        call = forward.classify(object(), q, k, {"skip_reshape": True}, {})
+        assert (call.text, call.image, call.cross) == (slice(n_image, n_image + 5), slice(0, n_image), False)
+    q = torch.randn(1, 2, 64, 8)
+    assert forward.classify(object(), q, q, {"skip_reshape": True}, {}) is None  # not [image | context]
