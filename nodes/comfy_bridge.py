@@ -36,6 +36,13 @@ def add_apply_model_wrapper(model_patcher: Any, key: str, wrapper: Any) -> None:
         model_patcher.add_wrapper_with_key(WrappersMP.APPLY_MODEL, key, wrapper)
 
 
+def apply_model_inputs(args: tuple, kwargs: dict) -> tuple[Any, Any, Any]:
+    """(x, t, c_crossattn) of an APPLY_MODEL call ``(x, t, c_concat, c_crossattn, …)``, positional or keyword."""
+    t = args[1] if len(args) > 1 else kwargs.get("t")
+    context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
+    return args[0], t, context
+
+
 def call_apply_model(executor: Any, args: tuple, kwargs: dict, change: Callable[[dict], dict | None]) -> Any:
     """Calls an APPLY_MODEL ``executor(x, t, c_concat, c_crossattn, control, transformer_options, **kw)`` with
     the transformer options ``change`` returns for them (positional or keyword; None keeps them as they are)."""

@@ -381,8 +381,8 @@ def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     family = family_of(diffusion_model)
     if family is None:
         return executor(*args, **kwargs)
-    context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
-    layout = family.layout(ModelCall(diffusion_model, base_model, args[0], context, kwargs))
+    x, _, context = comfy_bridge.apply_model_inputs(args, kwargs)
+    layout = family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs))
     forward = JointForward(family, block_sites(diffusion_model, family), layout)
     out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: _call_options(options, forward))
     if forward.attention_calls and not forward.joint_calls and not _warned.get(family.name):

@@ -99,9 +99,8 @@ def object_patch_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     family = family_of(diffusion_model)
     if family is None:
         return executor(*args, **kwargs)
-    sigmas = args[1] if len(args) > 1 else kwargs.get("t")
-    context = args[3] if len(args) > 3 else kwargs.get("c_crossattn")
-    layout = family.layout(ModelCall(diffusion_model, base_model, args[0], context, kwargs))
+    x, sigmas, context = comfy_bridge.apply_model_inputs(args, kwargs)
+    layout = family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs))
     call = ObjectPatchCall(diffusion_model, sigmas, layout)
     token = CURRENT_CALL.set(call)
     try:
