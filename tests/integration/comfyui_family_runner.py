@@ -915,7 +915,47 @@ def stage_c_case():
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
 
 
+def mochi_case():
+    if not hasattr(comfy.model_base, "GenmoMochi"):
+        return None
+    config = {
+        "image_model": "mochi_preview",
+        "depth": 2,
+        "patch_size": 2,
+        "num_heads": 4,
+        "hidden_size_x": 64,
+        "hidden_size_y": 32,
+        "mlp_ratio_x": 192.0,  # the class asserts a visual MLP width of 1536 * 8; 64 * 192 is that width
+        "mlp_ratio_y": 4.0,
+        "learn_sigma": False,
+        "in_channels": 12,
+        "qk_norm": True,
+        "qkv_bias": False,
+        "out_bias": True,
+        "patch_embed_bias": True,
+        "timestep_mlp_bias": True,
+        "timestep_scale": 1000.0,
+        "use_t5": True,
+        "t5_feat_dim": CONTEXT_DIM,
+        "t5_token_length": 256,
+    }
+    model_config = comfy.supported_models.GenmoMochi(config)
+
+    def cond(seed, n):
+        mask = torch.ones(1, n, dtype=torch.long)
+        mask[:, -2:] = 0  # the T5 padding: the model keeps only the first sum(mask) tokens
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+
+    def expect(n_query, n_key, n_text):
+        return image_first_expect(32)(n_query, n_key, n_text - 2)
+
+    latent = torch.zeros(1, 12, 2, 8, 8)  # 2 latent frames of 4x4 patches: 32 video tokens
+    model_class = comfy.model_base.GenmoMochi
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
+
+
 CASES = {
+    "mochi": mochi_case,
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
     "auraflow": auraflow_case,
