@@ -33,8 +33,9 @@ from ..pladis_core.joint_attention import (
 )
 from . import comfy_bridge
 from .families import DitFamily, ModelCall, TokenLayout, family_of
-from .families.base import SELF_AND_CROSS
+from .families.base import PACK_COND_PREFIX, SELF_AND_CROSS
 from .layer_selection import Site
+from .safe_text import escape
 from .step_range import SigmaRange
 
 logger = logging.getLogger(__name__)
@@ -73,10 +74,13 @@ class JointForward:
     family: DitFamily
     sites: list[Site]
     layout: TokenLayout
-    counters: dict[int, int] = field(default_factory=dict)
+    counters: dict[tuple[int, str | None], int] = field(default_factory=dict)
     attention_calls: int = 0
     joint_calls: int = 0
     patched_calls: int = 0
+    # Cross-attention families: calls over as many keys as the text with as many queries, which are either the
+    # text cross-attention or a self-attention of a video with exactly that many tokens; left dense.
+    self_shaped_calls: int = 0
 
     def classify(
         self, owner: object, q: torch.Tensor, k: torch.Tensor, kwargs: dict, options: dict
@@ -88,9 +92,19 @@ class JointForward:
         layout = self.layout
         if layout.text.stop <= layout.text.start:
             return None
+        part = None
         if self.family.cross_attention:
             if n_key != layout.length or n_query < layout.image.stop:
                 return None
+            if n_query == n_key:
+                self.self_shaped_calls += 1
+                return None
+            if layout.streams:
+                width = q.shape[1] * q.shape[-1] if axis == 2 else q.shape[-1] * (q.shape[2] if q.dim() == 4 else 1)
+                stream = next((s for s in layout.streams if s.width == width and n_query >= s.queries), None)
+                if stream is None:
+                    return None
+                part = stream.part
             image = slice(0, n_query)
         elif self.family.attention == SELF_AND_CROSS:
             if n_key != n_query + layout.length:
@@ -105,14 +119,15 @@ class JointForward:
             if len(layout.batch_text) != q.shape[0]:
                 return None
             groups = tuple((slice(b, b + 1), text) for b, text in enumerate(layout.batch_text))
-        index = self.counters.get(id(owner), 0)
-        self.counters[id(owner)] = index + 1
+        index = self.counters.get((id(owner), part), 0)
+        self.counters[id(owner), part] = index + 1
         self.joint_calls += 1
         cross = self.family.cross_attention and layout.text == slice(0, n_key)
         text = layout.text
         if self.family.attention == SELF_AND_CROSS:
             text = slice(n_query + text.start, n_query + text.stop)
-        return JointCall(self._site(index, options), text, image, cross, groups)
+        site = Site(part, index, None) if part is not None else self._site(index, options)
+        return JointCall(site, text, image, cross, groups)
 
     def _site(self, index: int, options: dict) -> Site | None:
         parts = self.family.part_names
@@ -383,9 +398,22 @@ def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
         return executor(*args, **kwargs)
     x, _, context = comfy_bridge.apply_model_inputs(args, kwargs)
     layout = family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs))
+    kwargs = {name: value for name, value in kwargs.items() if not name.startswith(PACK_COND_PREFIX)}
     forward = JointForward(family, block_sites(diffusion_model, family), layout)
     out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: _call_options(options, forward))
-    if forward.attention_calls and not forward.joint_calls and not _warned.get(family.name):
+    if layout.note:
+        if not _warned.get((family.name, layout.note)):
+            _warned[family.name, layout.note] = True
+            logger.warning("[PLADIS] %s: %s; PLADIS left this model call unchanged.", family.name, escape(layout.note))
+    elif forward.self_shaped_calls and not _warned.get(("self_shaped", family.name)):
+        _warned["self_shaped", family.name] = True
+        logger.warning(
+            "[PLADIS] %s: the video has as many tokens as the text (%d), so its self-attention cannot be told "
+            "from the text cross-attention: PLADIS left those calls dense. Change the size or length slightly.",
+            family.name,
+            layout.length,
+        )
+    elif forward.attention_calls and not forward.joint_calls and not _warned.get(family.name):
         _warned[family.name] = True
         logger.warning(
             "[PLADIS] %s: no text attention call matched the expected layout (text keys %d-%d, image queries "
@@ -413,6 +441,9 @@ def patch_joint_attention(
 ) -> bool:
     """Sets the attention override (chained to an existing one) and the layout wrapper; True if chained."""
     comfy_bridge.require_attention_override()
+    family = family_of(model_patcher.get_model_object("diffusion_model"))
+    if family is not None and family.prepare is not None:
+        family.prepare(model_patcher)
     options = model_patcher.model_options.setdefault("transformer_options", {})
     previous = options.get("optimized_attention_override")
     override = PladisJointAttention(alpha, scale, step_range, frozenset(selected), previous)

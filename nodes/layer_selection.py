@@ -11,6 +11,7 @@ numbers and, after a dot, transformer indices; numbers are single values or incl
     "output 0.0-4"       transformer indices 0 to 4 of output block 0
     "input.0"            transformer index 0 of every input block
     "double 0-9"         the first ten double blocks of a Flux-like DiT ("block 0-9" for Wan)
+    "video, audio"       both text cross-attentions of every LTX-2 block
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ PART_ALIASES = {
     "double": "double",
     "single": "single",
     "block": "block",
+    "video": "video",
+    "audio": "audio",
 }
 
 # Block numbers and transformer indices above this are beyond any model (the largest have ~60 blocks); a

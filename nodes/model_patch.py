@@ -89,10 +89,10 @@ class PLADISModelPatch(io.ComfyNode):
                     multiline=False,
                     placeholder="input 7-8, output 0-2.0-4",
                     tooltip="Used when layers = custom. Comma-separated entries: a part (UNets: input, middle, "
-                    "output; Flux/Chroma: double, single; SD3/Qwen-Image: double; Wan: block), optional block "
-                    "numbers and, for UNets, after a dot the transformer indices, e.g. 'input 7-8, middle, output "
-                    "0.0-4' or 'double 0-9'. Block numbers are ComfyUI's (the ones IPAdapter and the attn2 keys "
-                    "use). An entry that matches no layer is an error.",
+                    "output; Flux/Chroma: double, single; SD3/Qwen-Image: double; Wan: block; LTX-2: video, audio), "
+                    "optional block numbers and, for UNets, after a dot the transformer indices, e.g. 'input 7-8, "
+                    "middle, output 0.0-4' or 'double 0-9'. Block numbers are ComfyUI's (the ones IPAdapter and the "
+                    "attn2 keys use). An entry that matches no layer is an error.",
                 ),
             ],
             outputs=[io.Model.Output(display_name="MODEL", tooltip="A patched copy of the model.")],

@@ -23,6 +23,7 @@ from .ideogram import IDEOGRAM4
 from .joyimage import JOYIMAGE
 from .krea2 import KREA2
 from .lens import LENS
+from .ltx2 import LTX2
 from .lumina import LUMINA
 from .mageflow import MAGEFLOW
 from .mochi import MOCHI
@@ -73,13 +74,15 @@ FAMILIES: tuple[DitFamily, ...] = (
     HIDREAM_O1,
     STABLE_CASCADE_C,
     MOCHI,
+    LTX2,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, SCAIL), HunyuanVideo, HunyuanVideo 1.5, "
     "HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 "
     "Image, AuraFlow, CogVideoX, MageFlow, Krea2, OmniGen2, JoyImage, Lens"
-    ", Ideogram 4, PixelDiT T2I, HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi"
+    ", Ideogram 4, PixelDiT T2I, HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, "
+    "LTX-2 (video; audio as an option)"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

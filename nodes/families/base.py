@@ -30,6 +30,20 @@ class ModelCall:
         return 0 if self.context is None else self.context.shape[1]
 
 
+# Conds a family's ``prepare`` adds to the model call for its layout; the layout wrapper takes them out again.
+PACK_COND_PREFIX = "pladis_"
+
+
+@dataclass(frozen=True)
+class QueryStream:
+    """One stream of queries attending to the same context (LTX-2's video and audio): its calls count as the
+    blocks of ``part``; they are told apart by the queries' width (heads × head size) and count (at least)."""
+
+    part: str
+    width: int
+    queries: int
+
+
 @dataclass(frozen=True)
 class TokenLayout:
     """Where the text attention's tokens are in one model call.
@@ -39,12 +53,16 @@ class TokenLayout:
     ``text`` are the encoder's, and at least ``image.stop`` queries, all of whose rows change.
     ``batch_text``: where batch elements hold their text at different places (left-padding of a length that
     depends on the prompt), the text slice of each element; empty if ``text`` holds for all.
+    ``streams``: cross-attention with several query streams over one context, each a part of its own.
+    ``note``: why PLADIS leaves this model call unchanged, when the layout cannot say where the text is (logged).
     """
 
     text: slice
     image: slice
     length: int
     batch_text: tuple[slice, ...] = ()
+    streams: tuple[QueryStream, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,8 @@ class DitFamily:
     ``default_parts``: the parts the "default" layer preset patches (all of them if empty).
     ``accepts``: a structural check on the diffusion model, for classes shared by several layouts.
     ``blocks``: a part's blocks, in execution order, from the diffusion model and the part's attribute.
+    ``prepare``: registers on the patched clone what ``layout`` needs beyond the model call's own inputs (LTX-2:
+    the prompt's length, recorded in an extra cond); None for most families.
     Self-and-cross attention: ``layout`` lays out the context only (``length`` its tokens, ``text`` in it).
     """
 
@@ -69,6 +89,7 @@ class DitFamily:
     default_parts: tuple[str, ...] = ()
     accepts: Callable[[Any], bool] = lambda diffusion_model: True
     blocks: Callable[[Any, str], Any] = lambda diffusion_model, attribute: blocks_of(diffusion_model, attribute)
+    prepare: Callable[[Any], None] | None = None
 
     @property
     def cross_attention(self) -> bool:
@@ -77,6 +98,11 @@ class DitFamily:
     @property
     def part_names(self) -> tuple[str, ...]:
         return tuple(part for part, _ in self.parts)
+
+
+def no_text(note: str) -> TokenLayout:
+    """The layout of a model call PLADIS leaves unchanged, and why."""
+    return TokenLayout(slice(0, 0), slice(0, 0), 0, note=note)
 
 
 def image_token_count(x: torch.Tensor, patch_size: Any) -> int:

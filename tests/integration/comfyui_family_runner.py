@@ -93,6 +93,9 @@ class Case:
     expect: object  # (q length, k length, context length of that batch element) -> (text, image) or None
     parts: list
     batch_context: object = None  # batch element -> its context length, for batches of mixed prompts
+    width_aware: bool = False  # expect also takes the queries' width (heads x head size)
+    # name -> (the node's inputs changed, the expect of that run): other layer choices, checked at CFG 2
+    other_runs: dict = dataclasses.field(default_factory=dict)
 
 
 def flux_case(flux2):
@@ -954,7 +957,63 @@ def mochi_case():
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
 
 
+LTX2_CONTEXT = 1024  # the embeddings connector appends learned registers to the prompt up to 1024 tokens
+
+
+def ltx2_case():
+    if not hasattr(comfy.model_base, "LTXAV"):
+        return None
+    from comfy.nested_tensor import NestedTensor
+
+    config = {
+        "image_model": "ltxav",
+        "in_channels": 128,
+        "audio_in_channels": 128,
+        "cross_attention_dim": 64,
+        "audio_cross_attention_dim": 32,
+        "attention_head_dim": 16,
+        "audio_attention_head_dim": 8,
+        "num_attention_heads": 4,
+        "audio_num_attention_heads": 4,
+        "caption_channels": CONTEXT_DIM,
+        "num_layers": 2,
+        "connector_attention_head_dim": 12,
+        "connector_num_attention_heads": 4,
+        "connector_num_layers": 1,
+    }
+    model_config = comfy.supported_models.LTXAV(config)
+
+    def cond(seed, n):  # the text encoder's output: the prompt's n tokens, before the connector
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"unprocessed_ltxav_embeds": True}]]
+
+    video_width, audio_width, video, audio = 64, 32, 32, 6
+
+    def expect_for(parts):
+        def expect(n_query, n_key, n_text, width):
+            stream = {video_width: ("video", video), audio_width: ("audio", audio)}.get(width)
+            if n_key != LTX2_CONTEXT or stream is None or stream[0] not in parts or n_query != stream[1]:
+                return None
+            return slice(0, n_text), slice(0, n_query)  # the prompt's keys; the registers after them are filler
+
+        return expect
+
+    # 2 frames of 4x4 video latents (32 tokens) and 6 audio latent frames (8 channels x 16 bins)
+    latent = NestedTensor([torch.zeros(1, 128, 2, 4, 4), torch.zeros(1, 8, 6, 16)])
+    return Case(
+        model_config,
+        comfy.model_base.LTXAV,
+        latent,
+        cond(1, TEXT),
+        cond(2, NEGATIVE_TEXT),
+        expect_for(("video",)),
+        ["video"],
+        width_aware=True,
+        other_runs={"audio": ({"layers": "custom", "custom_layers": "video, audio"}, expect_for(("video", "audio")))},
+    )
+
+
 CASES = {
+    "ltx2": ltx2_case,
     "mochi": mochi_case,
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -1005,21 +1064,33 @@ def build(case):
 
 
 def sample(case, model, cfg=1.0, steps=2):
-    noise = torch.randn(case.latent.shape, generator=gen(3))
+    if case.latent.is_nested:  # several streams (LTX-2's video and audio)
+        from comfy.nested_tensor import NestedTensor
+
+        noise = NestedTensor([torch.randn(t.shape, generator=gen(3)) for t in case.latent.unbind()])
+    else:
+        noise = torch.randn(case.latent.shape, generator=gen(3))
     with torch.inference_mode():  # as ComfyUI samples
-        return comfy.sample.sample(
-            model,
-            noise,
-            steps,
-            cfg,
-            "euler",
-            "simple",
-            case.positive,
-            case.negative,
-            case.latent,
-            disable_pbar=True,
-            seed=0,
+        return flat(
+            comfy.sample.sample(
+                model,
+                noise,
+                steps,
+                cfg,
+                "euler",
+                "simple",
+                case.positive,
+                case.negative,
+                case.latent,
+                disable_pbar=True,
+                seed=0,
+            )
         )
+
+
+def flat(t):
+    """A sampled latent as one tensor (the streams of a nested one, flattened and concatenated)."""
+    return torch.cat([u.flatten() for u in t.unbind()]) if t.is_nested else t
 
 
 def pladis(model, **changes):
@@ -1066,7 +1137,13 @@ def record_calls(model):
     return calls
 
 
-def oracle_errors(case, calls, scale=2.0):
+def expected(case, q4, k4, n_text, expect=None):
+    expect = expect or case.expect
+    width = (q4.shape[1] * q4.shape[3],) if case.width_aware else ()
+    return expect(q4.shape[2], k4.shape[2], n_text, *width)
+
+
+def oracle_errors(case, calls, scale=2.0, expect=None):
     """(changed calls, max error of changed calls vs the formula, max error of the others vs dense attention)."""
     worst_patched, worst_dense, changed = 0.0, 0.0, 0
     for args, kwargs, out, was_patched, context_lengths in calls:
@@ -1075,17 +1152,17 @@ def oracle_errors(case, calls, scale=2.0):
         q4, k4, v4 = (heads_view(t, heads, skip) for t in args[:3])
         if kwargs.get("enable_gqa") and k4.shape[1] != q4.shape[1]:  # grouped k/v heads, as the backends repeat them
             k4, v4 = (t.repeat_interleave(q4.shape[1] // t.shape[1], dim=1) for t in (k4, v4))
-        n_query, n_key = q4.shape[2], k4.shape[2]
+        n_query = q4.shape[2]
         out4 = out if kwargs.get("skip_output_reshape") else out.view(out.shape[0], n_query, heads, -1).transpose(1, 2)
         mask = args[4] if len(args) > 4 else kwargs.get("mask")
         bias = additive_mask(mask, torch.float64)
         changed += was_patched
         for b in range(q4.shape[0]):
             n_text = context_lengths[b * len(context_lengths) // q4.shape[0]]
-            expected = case.expect(n_query, n_key, n_text)
-            text, image = expected if expected else (slice(0, 1), slice(0, 1))  # (dense: no change anywhere)
+            expectation = expected(case, q4, k4, n_text, expect)
+            text, image = expectation if expectation else (slice(0, 1), slice(0, 1))  # (dense: no change anywhere)
             s = scale if was_patched else 0.0
-            if was_patched and expected is None:
+            if was_patched and expectation is None:
                 return changed, float("inf"), worst_dense  # PLADIS changed a call that is not text attention
             bias_b = None if bias is None else bias[b : b + 1] if bias.shape[0] > 1 else bias
             reference = joint_reference(q4[b : b + 1], k4[b : b + 1], v4[b : b + 1], text, image, 1.5, s, bias=bias_b)
@@ -1103,7 +1180,7 @@ def missed_calls(case, calls):
     for args, kwargs, _, was_patched, context_lengths in calls:
         heads = args[3] if len(args) > 3 else kwargs["heads"]
         q4, k4 = (heads_view(t, heads, kwargs.get("skip_reshape", False)) for t in args[:2])
-        missed += not was_patched and case.expect(q4.shape[2], k4.shape[2], context_lengths[0]) is not None
+        missed += not was_patched and expected(case, q4, k4, context_lengths[0]) is not None
     return missed
 
 
@@ -1169,6 +1246,15 @@ def main():
         report[f"{name}_oracle_max_error"], report[f"{name}_dense_max_error"] = worst_patched, worst_dense
         report[f"{name}_batched"] = max(len(c[4]) for c in calls) if calls else 0
         report[f"{name}_missed_calls"] = missed_calls(case, calls)
+    for name, (changes, expect) in case.other_runs.items():
+        probe, other_info = pladis(model, **changes)
+        report[f"{name}_patched"] = other_info["patched"]
+        calls = record_calls(probe)
+        sample(case, probe, cfg=2.0, steps=1)
+        changed, worst_patched, worst_dense = oracle_errors(case, calls, expect=expect)
+        report[f"{name}_changed_calls"], report[f"{name}_oracle_max_error"] = changed, worst_patched
+        report[f"{name}_dense_max_error"] = worst_dense
+    report["other_runs"] = list(case.other_runs)
     report["parts"] = case.parts
     print(json.dumps(report))
 

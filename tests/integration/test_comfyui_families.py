@@ -39,6 +39,7 @@ KINDS = (
     "hidream_o1",
     "stable_cascade_c",
     "mochi",
+    "ltx2",
 )
 
 
@@ -56,7 +57,9 @@ def report(request):
 
 def test_patches_every_default_block(report):
     assert report["loaded"]
-    assert report["patched"] == report["available"] > 0
+    # LTX-2: the video stream's text cross-attention of every block; the audio stream's is an option (other_runs)
+    default = report["available"] // 2 if report["kind"] == "ltx2" else report["available"]
+    assert report["patched"] == default > 0
 
 
 def test_sampling_is_finite_changed_and_scale_zero_is_bit_identical(report):
@@ -72,8 +75,18 @@ def test_every_text_attention_matches_the_float64_formula_on_the_familys_text_ke
     assert report[f"{cfg}_dense_max_error"] <= 1e-4
 
 
+def test_other_layer_choices_match_the_formula(report):
+    # LTX-2's audio text cross-attention (the "audio" part, not a default)
+    if not report["other_runs"]:
+        pytest.skip("this family is checked with its default layers only")
+    for name in report["other_runs"]:
+        assert report[f"{name}_patched"] == report["available"]
+        assert report[f"{name}_changed_calls"] > 0
+        assert report[f"{name}_oracle_max_error"] <= 1e-4 and report[f"{name}_dense_max_error"] <= 1e-4
+
+
 def test_padded_families_batch_prompts_of_different_lengths(report):
-    if report["kind"] in ("flux2", "anima"):
+    if report["kind"] in ("flux2", "anima", "ltx2"):
         assert report["cfg2_batched"] == 2  # cond and uncond in one call, each with its own filler
 
 
@@ -89,6 +102,6 @@ def test_an_attention_backend_node_after_pladis_gives_the_output_of_it_before_pl
 
 @pytest.mark.parametrize("cfg", ["cfg1", "cfg2"])
 def test_every_text_attention_call_is_patched(report, cfg):
-    if report["kind"] not in ("ideogram4", "pixeldit", "hidream_o1", "stable_cascade_c", "mochi"):
+    if report["kind"] not in ("ideogram4", "pixeldit", "hidream_o1", "stable_cascade_c", "mochi", "ltx2"):
         pytest.skip("checked for the families whose every text attention block is a default block")
     assert report[f"{cfg}_missed_calls"] == 0

@@ -274,16 +274,88 @@ def test_an_unlisted_subclass_of_a_known_family_is_refused_as_unverified():
         patch(model)
 
 
-def test_ltx2_is_refused_with_the_reason():
-    class LTXVModel(torch.nn.Module):
-        pass
+def ltx2_call(prompt_tokens, latent_shapes=((1, 128, 2, 4, 4), (1, 8, 6, 16)), context=1024, widths=(64, 32)):
+    patchifier = type("SymmetricPatchifier", (), {"patch_size": (1, 1, 1)})()
+    attributes = {"patchifier": patchifier, "inner_dim": widths[0], "audio_inner_dim": widths[1]}
+    conds = {"latent_shapes": [torch.Size(s) for s in latent_shapes]}
+    if prompt_tokens is not None:
+        conds[families.ltx2.PROMPT_TOKENS] = torch.tensor([[n] for n in prompt_tokens])
+    x, text = torch.zeros(1, 1, 1000), torch.zeros(len(prompt_tokens or [1]), context, 96)
+    return model_call("LTXAVModel", attributes, x, text, **conds)
 
-    class LTXAVModel(LTXVModel):
-        pass
 
-    model = StandInModelPatcher(JointBaseModelStandIn(LTXAVModel()))
-    with pytest.raises(ValueError, match=r"LTX-2's embeddings connector pads the prompt with learned register"):
-        patch(model)
+def test_ltx2_text_keys_end_where_each_prompt_ends_and_the_streams_are_told_apart_by_width():
+    layout = families.ltx2.ltx2_layout(ltx2_call([5, 9]))
+    assert layout.text == slice(0, 9) and layout.length == 1024
+    assert layout.batch_text == (slice(0, 5), slice(0, 9))  # the connector's registers follow each prompt
+    assert [(s.part, s.width, s.queries) for s in layout.streams] == [("video", 64, 32), ("audio", 32, 6)]
+
+    sites = [("video", 0, None), ("video", 1, None), ("audio", 0, None), ("audio", 1, None)]
+    forward = joint_forward("LTXAVModel", layout, sites)
+    owner, context = object(), torch.randn(2, 1024, 64)
+    video, audio = torch.randn(2, 32, 64), torch.randn(2, 6, 32)
+    assert forward.classify(owner, video, video, {}, {}) is None  # self-attention
+    assert forward.classify(owner, video, torch.randn(2, 6, 32), {}, {}) is None  # audio-to-video
+    first = forward.classify(owner, video, context, {}, {})
+    assert first.site == ("video", 0, None) and not first.cross and first.image == slice(0, 32)
+    assert first.groups == ((slice(0, 1), slice(0, 5)), (slice(1, 2), slice(0, 9)))
+    assert forward.classify(owner, audio, torch.randn(2, 1024, 32), {}, {}).site == ("audio", 0, None)
+    assert forward.classify(owner, audio, torch.randn(2, 32, 32), {}, {}) is None  # video-to-audio
+    assert forward.classify(owner, video, context, {}, {}).site == ("video", 1, None)
+
+
+def test_ltx2_passes_through_when_the_prompt_length_is_unknown_or_the_shapes_are_ambiguous():
+    unknown = families.ltx2.ltx2_layout(ltx2_call([5, families.ltx2.UNKNOWN]))
+    assert unknown.text == slice(0, 0) and "embeddings connector" in unknown.note
+    assert "did not reach" in families.ltx2.ltx2_layout(ltx2_call(None)).note
+    # a video of exactly as many tokens as the context: the video-to-audio call looks like the audio text call
+    square = families.ltx2.ltx2_layout(ltx2_call([5], latent_shapes=((1, 128, 4, 16, 16), (1, 8, 6, 16))))
+    assert [s.part for s in square.streams] == ["video"]
+    same_width = families.ltx2.ltx2_layout(ltx2_call([5], widths=(64, 64)))
+    assert same_width.text == slice(0, 0) and "same width" in same_width.note
+    no_audio = families.ltx2.ltx2_layout(ltx2_call([5], latent_shapes=((1, 128, 2, 4, 4),)))
+    assert [s.part for s in no_audio.streams] == ["video"]
+
+
+def test_ltx2s_recorded_prompt_length_is_read_then_taken_out_of_the_conds_and_a_note_is_logged_once(
+    caplog, monkeypatch
+):
+    monkeypatch.setattr(dit, "_warned", {})
+
+    class LTXAVModel(torch.nn.Module):
+        patchifier = type("SymmetricPatchifier", (), {"patch_size": (1, 1, 1)})()
+        inner_dim, audio_inner_dim = 64, 32
+
+        def __init__(self):
+            super().__init__()
+            self.transformer_blocks = torch.nn.ModuleList([torch.nn.Identity(), torch.nn.Identity()])
+
+    seen = []
+
+    class Executor:
+        class_obj = JointBaseModelStandIn(LTXAVModel())
+
+        def __call__(self, *args, **kwargs):
+            seen.append(sorted(kwargs))
+            return args[0]
+
+    x, context = torch.zeros(1, 1, 1000), torch.zeros(1, 1024, 96)
+    unknown = {families.ltx2.PROMPT_TOKENS: torch.tensor([[families.ltx2.UNKNOWN]]), "frame_rate": 25}
+    with caplog.at_level("WARNING"):
+        for _ in range(2):
+            dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {}, **unknown)
+    assert seen == [["frame_rate"], ["frame_rate"]]  # the model never sees the pack's cond
+    assert caplog.text.count("already through its embeddings connector") == 1
+    assert "left this model call unchanged" in caplog.text
+
+
+def test_a_cross_attention_call_shaped_like_self_attention_is_left_dense():
+    # a Wan video with exactly as many tokens as the text: self-attention and text cross-attention look alike
+    layout = families.TokenLayout(slice(0, 32), slice(0, 32), 32)
+    forward = joint_forward("WanModel", layout, [("block", 0, None)])
+    video = torch.randn(1, 32, 64)
+    assert forward.classify(object(), video, video, {}, {"block_index": 0}) is None
+    assert forward.self_shaped_calls == 1 and forward.joint_calls == 0
 
 
 def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
