@@ -188,6 +188,12 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         report.architecture = "cross-attention" if family.cross_attention else "joint-attention"
         sites = dit.block_sites(diffusion_model, family)
         selected = choose_sites(sites, request, family.default_parts or family.part_names)
+        left_out = [part for part in family.part_names if family.default_parts and part not in family.default_parts]
+        if request.layers == "default" and left_out:
+            report.notes.append(
+                f"not in the default: the {', '.join(left_out)} part (layers = custom, custom_layers = "
+                f'"{", ".join(family.part_names)}" patches it too)'
+            )
         step = step_range(patched, request)
         chained = dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step)
         report.kept_patches = int(chained)

@@ -960,7 +960,7 @@ def mochi_case():
 LTX2_CONTEXT = 1024  # the embeddings connector appends learned registers to the prompt up to 1024 tokens
 
 
-def ltx2_case():
+def ltx2_case(version):
     if not hasattr(comfy.model_base, "LTXAV"):
         return None
     from comfy.nested_tensor import NestedTensor
@@ -981,10 +981,21 @@ def ltx2_case():
         "connector_num_attention_heads": 4,
         "connector_num_layers": 1,
     }
+    context_dim = CONTEXT_DIM
+    if version == "2.3":  # text projected per stream before the connectors; prompt-modulated cross-attention
+        config.update(
+            caption_proj_before_connector=True,
+            caption_projection_first_linear=False,
+            cross_attention_adaln=True,
+            connector_attention_head_dim=16,
+            audio_connector_attention_head_dim=8,
+            audio_connector_num_attention_heads=4,
+        )
+        context_dim = 64 + 32  # the text encoder's dual projection: the video and the audio stream's widths
     model_config = comfy.supported_models.LTXAV(config)
 
     def cond(seed, n):  # the text encoder's output: the prompt's n tokens, before the connector
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"unprocessed_ltxav_embeds": True}]]
+        return [[torch.randn(1, n, context_dim, generator=gen(seed)), {"unprocessed_ltxav_embeds": True}]]
 
     video_width, audio_width, video, audio = 64, 32, 32, 6
 
@@ -1013,7 +1024,8 @@ def ltx2_case():
 
 
 CASES = {
-    "ltx2": ltx2_case,
+    "ltx2": functools.partial(ltx2_case, "2.0"),
+    "ltx23": functools.partial(ltx2_case, "2.3"),
     "mochi": mochi_case,
     "cogvideox": cogvideo_case,
     "longcat": longcat_case,
@@ -1213,9 +1225,40 @@ def backend_order():
     return report
 
 
+def ltx2_compat():
+    """LTX-2 given a prompt that already went through the connectors (the text encoder's compatibility mode):
+    where the prompt ends is unknown, so PLADIS must leave the model unchanged and say so."""
+    import logging
+
+    case = ltx2_case("2.0")
+    if case is None:
+        return {"absent": True, "kind": KIND}
+    report = {"kind": KIND, "absent": False, "loaded": asyncio.run(nodes.load_custom_node(PACK_DIR))}
+
+    def connected(seed):  # 1024 connected tokens, both streams' halves, as the compatibility mode returns them
+        return [[torch.randn(1, LTX2_CONTEXT, 2 * CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    case.positive, case.negative = connected(1), connected(2)
+    model = build(case)
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logging.getLogger().addHandler(handler)
+    patched = pladis(model)[0]
+    calls = record_calls(patched)
+    out = sample(case, patched, cfg=2.0)
+    report["changed_calls"] = sum(c[3] for c in calls)
+    report["equals_unpatched"] = torch.equal(out, sample(case, model, cfg=2.0))
+    report["logged"] = sum("already through its embeddings connector" in m for m in records)
+    return report
+
+
 def main():
     if KIND == "backend_order":
         print(json.dumps(backend_order()))
+        return
+    if KIND == "ltx2_compat":
+        print(json.dumps(ltx2_compat()))
         return
     case = CASES[KIND]()
     if case is None:

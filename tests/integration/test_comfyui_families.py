@@ -40,6 +40,7 @@ KINDS = (
     "stable_cascade_c",
     "mochi",
     "ltx2",
+    "ltx23",
 )
 
 
@@ -58,7 +59,7 @@ def report(request):
 def test_patches_every_default_block(report):
     assert report["loaded"]
     # LTX-2: the video stream's text cross-attention of every block; the audio stream's is an option (other_runs)
-    default = report["available"] // 2 if report["kind"] == "ltx2" else report["available"]
+    default = report["available"] // 2 if report["kind"].startswith("ltx2") else report["available"]
     assert report["patched"] == default > 0
 
 
@@ -86,7 +87,7 @@ def test_other_layer_choices_match_the_formula(report):
 
 
 def test_padded_families_batch_prompts_of_different_lengths(report):
-    if report["kind"] in ("flux2", "anima", "ltx2"):
+    if report["kind"] in ("flux2", "anima", "ltx2", "ltx23"):
         assert report["cfg2_batched"] == 2  # cond and uncond in one call, each with its own filler
 
 
@@ -102,6 +103,14 @@ def test_an_attention_backend_node_after_pladis_gives_the_output_of_it_before_pl
 
 @pytest.mark.parametrize("cfg", ["cfg1", "cfg2"])
 def test_every_text_attention_call_is_patched(report, cfg):
-    if report["kind"] not in ("ideogram4", "pixeldit", "hidream_o1", "stable_cascade_c", "mochi", "ltx2"):
+    if report["kind"] not in ("ideogram4", "pixeldit", "hidream_o1", "stable_cascade_c", "mochi", "ltx2", "ltx23"):
         pytest.skip("checked for the families whose every text attention block is a default block")
     assert report[f"{cfg}_missed_calls"] == 0
+
+
+def test_ltx2_given_a_prompt_already_through_its_connector_is_left_unchanged_and_says_so():
+    report = run_in_comfyui("comfyui_family_runner.py", "ltx2_compat")
+    if report["absent"]:
+        pytest.skip("this ComfyUI has no LTX-2")
+    assert report["loaded"] and report["changed_calls"] == 0 and report["equals_unpatched"]
+    assert report["logged"] == 1  # once, not at every model call
