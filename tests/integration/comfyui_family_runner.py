@@ -1010,7 +1010,10 @@ def record_calls(model):
                 forward = (kw.get("transformer_options") or {}).get("pladis_joint_forward")
                 before = forward.patched_calls if forward else 0
                 out = inner(func, *a, **kw)
-                calls.append((a, dict(kw), out, bool(forward and forward.patched_calls > before), context_lengths))
+                # Copies: some models (Wan Animate-2) pass views of buffers they overwrite in later blocks.
+                a = tuple(t.clone() if isinstance(t, torch.Tensor) else t for t in a)
+                changed = bool(forward and forward.patched_calls > before)
+                calls.append((a, dict(kw), out.clone(), changed, context_lengths))
                 return out
 
             return {**transformer_options, "optimized_attention_override": spy}
