@@ -443,6 +443,40 @@ def cosmos_case(anima):
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
 
 
+def cosmos_predict1_case():
+    config = {
+        "image_model": "cosmos",
+        "max_img_h": 16,
+        "max_img_w": 16,
+        "max_frames": 4,
+        "in_channels": 16,
+        "out_channels": 16,
+        "patch_spatial": 2,
+        "patch_temporal": 1,
+        "concat_padding_mask": True,
+        "block_config": "FA-CA-MLP",  # as ComfyUI's model detection sets it
+        "model_channels": 64,
+        "num_blocks": 2,
+        "num_heads": 4,
+        "crossattn_emb_channels": CONTEXT_DIM,
+        "pos_emb_cls": "rope3d",
+        "block_x_format": "THWBD",
+        "affline_emb_norm": True,
+        "use_adaln_lora": True,
+        "adaln_lora_dim": 16,
+        "extra_per_block_abs_pos_emb": True,
+        "extra_per_block_abs_pos_emb_type": "learnable",
+    }
+    model_config = comfy.supported_models.CosmosT2V(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    latent = torch.zeros(1, 16, 1, 8, 8)
+    model_class = comfy.model_base.CosmosVideo
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(16), ["block"])
+
+
 def ltxv_case():
     config = {
         "image_model": "ltxv",
@@ -839,8 +873,8 @@ def ideogram4_case():
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["single"])
 
 
-def pixeldit_case():
-    if not hasattr(comfy.model_base, "PixelDiTT2I"):
+def pixeldit_case(pid=False):
+    if not hasattr(comfy.model_base, "PiD" if pid else "PixelDiTT2I"):
         return None
     config = {
         "image_model": "pixeldit_t2i",
@@ -855,16 +889,22 @@ def pixeldit_case():
         "txt_embed_dim": CONTEXT_DIM,
         "txt_max_length": 7,  # the negative prompt (9 tokens) is cut to it by the model
     }
-    model_config = comfy.supported_models.PixelDiTT2I(config)
+    if pid:  # a 16-channel latent at 1/8 of the size the output will have
+        config.update(image_model="pid", lq_hidden_dim=16, lq_num_res_blocks=1, lq_interval=1, sr_scale=1)
+    model_config = (comfy.supported_models.PiD if pid else comfy.supported_models.PixelDiTT2I)(config)
 
     def cond(seed, n):
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+        g = gen(seed)
+        extra = {}
+        if pid:  # PiDConditioning's inputs: the low-quality latent (2x2 for 16x16 pixels) and its degrade sigma
+            extra = {"lq_latent": torch.randn(1, 16, 2, 2, generator=g), "degrade_sigma": torch.tensor([0.1])}
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
 
     def expect(n_query, n_key, n_text):
         return joint_expect()(n_query, n_key, min(n_text, 7))
 
     latent = torch.zeros(1, 3, 16, 16)  # pixel space, 4x4 patches: 16 image tokens
-    model_class = comfy.model_base.PixelDiTT2I
+    model_class = comfy.model_base.PiD if pid else comfy.model_base.PixelDiTT2I
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
 
 
@@ -970,6 +1010,8 @@ CASES = {
     "lens": lens_case,
     "ideogram4": ideogram4_case,
     "pixeldit": pixeldit_case,
+    "pixeldit_pid": functools.partial(pixeldit_case, True),
+    "cosmos_predict1": cosmos_predict1_case,
     "hidream_o1": hidream_o1_case,
     "stable_cascade_c": stage_c_case,
 }
