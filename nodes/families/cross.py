@@ -7,8 +7,8 @@ as in UNet cross-attention. Block identity from ComfyUI's ``block_index``.
 
 Cosmos Predict1 (``GeneralDIT``). Each block is a sequence of sub-blocks named by its ``block_config`` ("FA-CA-MLP"
 in ComfyUI's checkpoints): self-attention, then the text cross-attention, whose keys are all T5 tokens (the same
-encoder and padding as Predict2); every video row changes. Video2World's condition frames are concatenated as
-channels, not tokens. ComfyUI passes no block info: blocks are identified by call order, so a model whose blocks
+encoder and padding as Predict2); every video row changes. Video2World conditions through the latent and a mask
+channel, not tokens. ComfyUI passes no block info: blocks are identified by call order, so a model whose blocks
 do not have exactly one cross-attention each is not accepted.
 
 Anima. Its LLM adapter turns the T5 tokens into the context and the model right-pads that with zero rows to 512
