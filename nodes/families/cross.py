@@ -1,9 +1,15 @@
-"""DiTs with a true text cross-attention per block: Cosmos Predict2, Anima (Cosmos Predict2's DiT), LTXV,
-Kandinsky 5 and 5 Image.
+"""DiTs with a true text cross-attention per block: Cosmos Predict2, Cosmos Predict1, Anima (Cosmos Predict2's DiT),
+LTXV, Kandinsky 5 and 5 Image.
 
 Cosmos Predict2. Text keys: every key of the text cross-attention (T5 with its padding to 512 tokens, which
 ComfyUI's Cosmos text encoder zeroes: the encoder's output, not inserted by the model); every query row changes,
 as in UNet cross-attention. Block identity from ComfyUI's ``block_index``.
+
+Cosmos Predict1 (``GeneralDIT``). Each block is a sequence of sub-blocks named by its ``block_config`` ("FA-CA-MLP"
+in ComfyUI's checkpoints): self-attention, then the text cross-attention, whose keys are all T5 tokens (the same
+encoder and padding as Predict2); every video row changes. Video2World conditions through the latent and a mask
+channel, not tokens. ComfyUI passes no block info: blocks are identified by call order, so a model whose blocks
+do not have exactly one cross-attention each is not accepted.
 
 Anima. Its LLM adapter turns the T5 tokens into the context and the model right-pads that with zero rows to 512
 (``preprocess_text_embeds``): those rows are filler and keep their dense weights, so the text keys are the
@@ -19,6 +25,8 @@ has self-attention and a text cross-attention: text keys are all of its keys; ev
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -38,6 +46,24 @@ COSMOS_PREDICT2 = DitFamily(
     CROSS,
     cosmos_layout,
     "every key of the text cross-attention (the T5 tokens)",
+)
+
+
+def one_cross_attention_per_block(diffusion_model: Any) -> bool:
+    return all(
+        sum(part.block_type in ("cross_attn", "ca") for part in block.blocks) == 1
+        for block in diffusion_model.blocks.values()
+    )
+
+
+COSMOS_PREDICT1 = DitFamily(
+    "Cosmos Predict1",
+    ("GeneralDIT",),
+    (("block", "blocks"),),
+    CROSS,
+    cosmos_layout,
+    "every key of the text cross-attention (the T5 tokens)",
+    accepts=one_cross_attention_per_block,
 )
 
 

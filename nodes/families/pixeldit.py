@@ -1,10 +1,11 @@
-"""PixelDiT T2I (``PixDiT_T2I``): pixel-space; its patch blocks are MM-DiT joint attention, text first:
-[text | patches]; its pixel blocks are patch-only self-attention (never text). ComfyUI passes no block info
-(call order).
+"""PixelDiT T2I (``PixDiT_T2I``) and PiD (``PidNet``, its upscaler subclass): pixel-space; its patch blocks are
+MM-DiT joint attention, text first: [text | patches]; its pixel blocks are patch-only self-attention (never
+text). ComfyUI passes no block info (call order).
 
 Text keys: the Gemma-2 tokens the model keeps (the context, cut to its ``txt_max_length``); the instruction
-prefix the text encoder prepends is the encoder's output too. The model adds no filler. PiD (the upscaler
-subclass, conditioned on a low-quality image) is not described and is refused.
+prefix the text encoder prepends is the encoder's output too. The model adds no filler. PiD adds its
+low-quality latent's features to the patch stream before some patch blocks (a gated sum, no tokens): the joint
+attention's layout is PixelDiT's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ def pixeldit_layout(call: ModelCall) -> TokenLayout:
 
 
 PIXELDIT = DitFamily(
-    "PixelDiT T2I",
-    ("PixDiT_T2I",),
+    "PixelDiT",
+    ("PixDiT_T2I", "PidNet"),
     (("double", "patch_blocks"),),
     JOINT,
     pixeldit_layout,

@@ -295,6 +295,9 @@ def wan_case(variant):
         "s2v": "WAN22_S2V",
         "animate": "WAN22_Animate",
         "scail": "WAN21_SCAIL",
+        "scail2": "WAN21_SCAIL2",
+        "animate2": "WAN_Animate2",
+        "dancer": "WAN22_WanDancer",
     }[variant]
     if not hasattr(comfy.model_base, model_base_name):
         return None
@@ -316,6 +319,12 @@ def wan_case(variant):
         config.update(in_dim=32, in_dim_control_adapter=24)
     if variant == "s2v":
         config.update(audio_dim=32, audio_inject_layers=[0, 1], cond_dim=16)
+    if variant == "scail2":
+        config.update(in_dim=20, mask_in_dim=28)  # the pose latents carry 4 mask channels; 28-channel SAM masks
+    if variant == "animate2":
+        config.update(in_dim=36)  # the pose branch embeds [pose | ones | pose] with the main patch embedding
+    if variant == "dancer":
+        config.update(in_dim=36, audio_inject_layers=[0, 1], music_dim=32, music_heads=2, music_latent_dim=32)
     model_config = getattr(comfy.supported_models, model_base_name)(config)
 
     def cond(seed, n):
@@ -325,9 +334,21 @@ def wan_case(variant):
             "camera",
             "animate",
             "scail",
+            "scail2",
+            "animate2",
+            "dancer",
         ):  # an I2V model: the start image's CLIP-vision tokens, 257 keys of their own
             vision = torch.randn(1, 257, 1280, generator=g)
             extra["clip_vision_output"] = types.SimpleNamespace(penultimate_hidden_states=vision)
+        if variant == "scail2":  # pose frames appended to the video tokens, SAM masks added to them
+            extra["pose_video_latent"] = torch.randn(1, 16, 2, 8, 8, generator=g)
+            extra["driving_mask_28ch"] = torch.randn(1, 2, 28, 8, 8, generator=g).gt(0).float()
+        if variant == "animate2":  # the pose branch: one frame fewer than the generation tokens (reference slot)
+            extra["pose_video_latent"] = torch.randn(1, 16, 1, 8, 8, generator=g)
+        if variant == "dancer":  # the reference image's CLIP-vision tokens before the start image's; music
+            vision = torch.randn(1, 257, 1280, generator=g)
+            extra["clip_vision_output_ref"] = types.SimpleNamespace(penultimate_hidden_states=vision)
+            extra["audio_embed"] = torch.randn(1, 8, 35, generator=g)
         return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
 
     latent = torch.zeros(1, 16, 2, 8, 8)
@@ -423,6 +444,40 @@ def cosmos_case(anima):
     model_class = comfy.model_base.Anima if anima else comfy.model_base.CosmosPredict2
     expect = anima_expect if anima else cross_expect(16)
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["block"])
+
+
+def cosmos_predict1_case():
+    config = {
+        "image_model": "cosmos",
+        "max_img_h": 16,
+        "max_img_w": 16,
+        "max_frames": 4,
+        "in_channels": 16,
+        "out_channels": 16,
+        "patch_spatial": 2,
+        "patch_temporal": 1,
+        "concat_padding_mask": True,
+        "block_config": "FA-CA-MLP",  # as ComfyUI's model detection sets it
+        "model_channels": 64,
+        "num_blocks": 2,
+        "num_heads": 4,
+        "crossattn_emb_channels": CONTEXT_DIM,
+        "pos_emb_cls": "rope3d",
+        "block_x_format": "THWBD",
+        "affline_emb_norm": True,
+        "use_adaln_lora": True,
+        "adaln_lora_dim": 16,
+        "extra_per_block_abs_pos_emb": True,
+        "extra_per_block_abs_pos_emb_type": "learnable",
+    }
+    model_config = comfy.supported_models.CosmosT2V(config)
+
+    def cond(seed, n):
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+
+    latent = torch.zeros(1, 16, 1, 8, 8)
+    model_class = comfy.model_base.CosmosVideo
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(16), ["block"])
 
 
 def ltxv_case():
@@ -821,8 +876,8 @@ def ideogram4_case():
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["single"])
 
 
-def pixeldit_case():
-    if not hasattr(comfy.model_base, "PixelDiTT2I"):
+def pixeldit_case(pid=False):
+    if not hasattr(comfy.model_base, "PiD" if pid else "PixelDiTT2I"):
         return None
     config = {
         "image_model": "pixeldit_t2i",
@@ -837,16 +892,22 @@ def pixeldit_case():
         "txt_embed_dim": CONTEXT_DIM,
         "txt_max_length": 7,  # the negative prompt (9 tokens) is cut to it by the model
     }
-    model_config = comfy.supported_models.PixelDiTT2I(config)
+    if pid:  # a 16-channel latent at 1/8 of the size the output will have
+        config.update(image_model="pid", lq_hidden_dim=16, lq_num_res_blocks=1, lq_interval=1, sr_scale=1)
+    model_config = (comfy.supported_models.PiD if pid else comfy.supported_models.PixelDiTT2I)(config)
 
     def cond(seed, n):
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {}]]
+        g = gen(seed)
+        extra = {}
+        if pid:  # PiDConditioning's inputs: the low-quality latent (2x2 for 16x16 pixels) and its degrade sigma
+            extra = {"lq_latent": torch.randn(1, 16, 2, 2, generator=g), "degrade_sigma": torch.tensor([0.1])}
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
 
     def expect(n_query, n_key, n_text):
         return joint_expect()(n_query, n_key, min(n_text, 7))
 
     latent = torch.zeros(1, 3, 16, 16)  # pixel space, 4x4 patches: 16 image tokens
-    model_class = comfy.model_base.PixelDiTT2I
+    model_class = comfy.model_base.PiD if pid else comfy.model_base.PixelDiTT2I
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
 
 
@@ -1044,6 +1105,9 @@ CASES = {
     "wan_s2v": functools.partial(wan_case, "s2v"),
     "wan_animate": functools.partial(wan_case, "animate"),
     "wan_scail": functools.partial(wan_case, "scail"),
+    "wan_scail2": functools.partial(wan_case, "scail2"),
+    "wan_animate2": functools.partial(wan_case, "animate2"),
+    "wan_dancer": functools.partial(wan_case, "dancer"),
     "hunyuan_video": functools.partial(hunyuan_case, "video"),
     "hunyuan_video15": functools.partial(hunyuan_case, "video15"),
     "hunyuan_image21": functools.partial(hunyuan_case, "image21"),
@@ -1057,6 +1121,8 @@ CASES = {
     "lens": lens_case,
     "ideogram4": ideogram4_case,
     "pixeldit": pixeldit_case,
+    "pixeldit_pid": functools.partial(pixeldit_case, True),
+    "cosmos_predict1": cosmos_predict1_case,
     "hidream_o1": hidream_o1_case,
     "stable_cascade_c": stage_c_case,
 }
@@ -1133,7 +1199,10 @@ def record_calls(model):
                 forward = (kw.get("transformer_options") or {}).get("pladis_joint_forward")
                 before = forward.patched_calls if forward else 0
                 out = inner(func, *a, **kw)
-                calls.append((a, dict(kw), out, bool(forward and forward.patched_calls > before), context_lengths))
+                # Copies: some models (Wan Animate-2) pass views of buffers they overwrite in later blocks.
+                a = tuple(t.clone() if isinstance(t, torch.Tensor) else t for t in a)
+                changed = bool(forward and forward.patched_calls > before)
+                calls.append((a, dict(kw), out.clone(), changed, context_lengths))
                 return out
 
             return {**transformer_options, "optimized_attention_override": spy}

@@ -358,6 +358,30 @@ def test_a_cross_attention_call_shaped_like_self_attention_is_left_dense():
     assert forward.self_shaped_calls == 1 and forward.joint_calls == 0
 
 
+def test_causal_wan_is_refused_with_the_reason():
+    class WanModel(torch.nn.Module):
+        pass
+
+    class CausalWanModel(WanModel):
+        pass
+
+    model = StandInModelPatcher(JointBaseModelStandIn(CausalWanModel()))
+    with pytest.raises(ValueError, match=r"Causal Wan's autoregressive path .* runs its blocks without"):
+        patch(model)
+
+
+def test_cosmos_predict1_needs_one_cross_attention_per_block_for_call_order():
+    def general_dit(*configs):
+        def block(config):
+            parts = [type("DITBuildingBlock", (), {"block_type": t})() for t in config.lower().split("-")]
+            return type("GeneralDITTransformerBlock", (), {"blocks": parts})()
+
+        return type("GeneralDIT", (), {"blocks": {f"block{i}": block(c) for i, c in enumerate(configs)}})()
+
+    assert families.family_of(general_dit("FA-CA-MLP", "FA-CA-MLP")) is families.BY_CLASS["GeneralDIT"]
+    assert families.family_of(general_dit("FA-CA-MLP", "CA-FA-CA-MLP")) is None
+
+
 def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
     patched, _ = patch(make_dit_patcher())
     options = patched.model_options["transformer_options"]
