@@ -22,6 +22,7 @@ export const PRESETS = {
   "Qwen-Image, SD3, HiDream, AuraFlow (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
   "HunyuanVideo 1.5, HunyuanImage 2.1 (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
   "Wan 2.x, LTX-2, Kandinsky 5, Cosmos (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Other DiTs: Mochi, CogVideoX, LTXV, Anima, PixArt, HunyuanDiT, … (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
   "Gentle (λ 1, e.g. tag-based anime SDXL)": {"alpha": 1.5, "scale": 1.0, "start_percent": 0.0, "end_percent": 1.0}
 };
 

@@ -38,14 +38,14 @@ def test_every_family_the_issue_names_has_a_preset():
     names = " | ".join(PRESETS)
     for family in (
         "SDXL", "Lightning", "Flux dev", "Chroma", "Flux.2", "Klein", "Z-Image Turbo", "Qwen-Image", "SD3", "HiDream",
-        "Wan 2.x", "HunyuanVideo 1.5", "HunyuanImage 2.1", "LTX-2", "Kandinsky 5",
+        "Wan 2.x", "HunyuanVideo 1.5", "HunyuanImage 2.1", "LTX-2", "Kandinsky 5", "Mochi", "CogVideoX",
     ):  # fmt: skip
         assert family in names, family
 
 
 def test_families_outside_the_paper_say_so():
     for name, preset in PRESETS.items():
-        if any(f in name for f in ("Flux.2", "Z-Image", "Qwen-Image", "Wan", "HunyuanVideo")):
+        if any(f in name for f in ("Flux.2", "Z-Image", "Qwen-Image", "Wan", "HunyuanVideo", "Other DiTs")):
             assert "our extension" in name and preset["scale"] == 1.5, name
 
 
