@@ -356,6 +356,9 @@ def holds(obj: Any, target: object, depth: int = 3) -> bool:
         return True
     if depth == 0 or obj is None:
         return False
+    if isinstance(obj, dict | list | tuple):  # an override that keeps the one before it in a table
+        values = obj.values() if isinstance(obj, dict) else obj
+        return any(holds(x, target, depth - 1) for x in values if not isinstance(x, torch.Tensor))
     func = getattr(obj, "__func__", obj)
     inner = [cell.cell_contents for cell in getattr(func, "__closure__", None) or () if _filled(cell)]
     inner += [getattr(obj, "__self__", None), getattr(obj, "func", None), *getattr(obj, "args", ())]

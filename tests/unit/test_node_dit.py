@@ -396,6 +396,24 @@ def test_an_override_set_after_pladis_that_chains_it_is_left_in_front():
     assert len(calls) == 4
 
 
+def test_an_override_that_keeps_pladis_in_a_table_is_left_in_front():
+    patched, _ = patch(make_dit_patcher())
+    options = patched.model_options["transformer_options"]
+    calls = []
+
+    class TableOverride:  # e.g. a backend node that remembers the previous override by name
+        def __init__(self, previous):
+            self.table = {"previous": [previous]}
+
+        def __call__(self, func, *args, **kwargs):
+            calls.append(func.__name__)
+            return self.table["previous"][0](func, *args, **kwargs)
+
+    options["optimized_attention_override"] = TableOverride(options["optimized_attention_override"])
+    check_against_oracle(run(patched), ALL_SITES)  # PLADIS once, not twice
+    assert len(calls) == 4
+
+
 def model_call(diffusion_model_class, attributes, x, context, base=None, **conds):
     diffusion_model = type(diffusion_model_class, (), attributes)()
     return families.ModelCall(diffusion_model, base, x, context, conds)
