@@ -9,7 +9,8 @@ unloads it; the shared modules, their classes and the unpatched model are never 
 
 The step's sigma and the model call's token layout reach the twins through a context variable that an
 APPLY_MODEL wrapper sets for the duration of each model call; outside a model call, or outside the step range,
-a twin runs the module's own forward.
+a twin runs the module's own forward. A second PLADIS node on the same module chains the first one's forward
+(``previous``): their corrections add, each within its own step range.
 """
 
 from __future__ import annotations
@@ -52,15 +53,24 @@ class PladisForward:
     """The ``forward`` of a twin: PLADIS in place of the module's softmax while the step is in range."""
 
     def __init__(
-        self, family: ObjectPatchedFamily, twin: torch.nn.Module, alpha: float, scale: float, step_range: SigmaRange
+        self,
+        family: ObjectPatchedFamily,
+        twin: torch.nn.Module,
+        alpha: float,
+        scale: float,
+        step_range: SigmaRange,
+        previous: PladisForward | None = None,
     ) -> None:
         self.family = family
         self.twin = twin
         self.alpha = alpha
         self.scale = scale
         self.step_range = step_range
+        self.previous = previous  # an earlier PLADIS node's forward on the same module: the effects add
 
     def dense(self, *args: Any, **kwargs: Any) -> Any:
+        if self.previous is not None:
+            return self.previous(*args, **kwargs)
         return type(self.twin).forward(self.twin, *args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -76,8 +86,13 @@ class PladisForward:
 
     def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: Any) -> torch.Tensor:
         """PLADIS on (B, H, N, d) q, k, v of one call, as the family computes it (kept as a method: one place
-        that sees every patched attention's inputs)."""
-        return self.family.attend(q, k, v, layout, self.alpha, self.scale)
+        that sees every patched attention's inputs), plus the correction of an earlier PLADIS node in its range."""
+        out = self.family.attend(q, k, v, layout, self.alpha, self.scale)
+        previous, call = self.previous, CURRENT_CALL.get(None)
+        if previous is not None and call is not None and previous.step_range.contains({"sigmas": call.sigmas}):
+            # the formula is linear in λ: its correction is its output less the dense attention
+            out = out + previous.attention(q, k, v, layout) - self.family.attend(q, k, v, layout, previous.alpha, 0.0)
+        return out
 
     def __deepcopy__(self, memo: dict) -> PladisForward:
         return self  # holds the model's module: share it, as ComfyUI shares the model between clones
@@ -130,7 +145,10 @@ def patch_attention_modules(
         name = f"diffusion_model.{family.blocks}.{site.block}.{family.module}"
         # ComfyUI's view of the module: this clone's object patch, else the original even while a clone that
         # patched it is loaded (the backup), else the model's.
-        twin = twin_of(model_patcher.get_model_object(name))
-        twin.forward = PladisForward(family, twin, alpha, scale, step_range)
+        current = model_patcher.get_model_object(name)
+        previous = vars(current).get("forward")
+        twin = twin_of(current)
+        previous = previous if isinstance(previous, PladisForward) else None
+        twin.forward = PladisForward(family, twin, alpha, scale, step_range, previous)
         model_patcher.add_object_patch(name, twin)
     comfy_bridge.add_apply_model_wrapper(model_patcher, WRAPPER_KEY, object_patch_wrapper)

@@ -291,3 +291,21 @@ def test_inputs_the_family_does_not_handle_run_dense_and_are_reported_once(caplo
         assert torch.equal(run(patched, x, context), dense)
         run(patched, x, context)
     assert sum("PLADIS did nothing" in r.message for r in caplog.records) == 1
+
+
+@pytest.mark.parametrize("kind", ["pixart", "hunyuan", "ernie"])
+def test_two_nodes_on_the_same_blocks_add_their_effects(kind):
+    model = make(kind, depth=1)  # one block: its output is linear in each attention's output
+    x, context = inputs(batch=2)
+    dense = run(model, x, context)
+    first, _ = patch(model, scale=1.0)
+    both, _ = patch(first, scale=1.5, alpha=2.0)
+    sparsemax_only, _ = patch(model, scale=1.5, alpha=2.0)
+    # softmax + 1·(entmax15 − softmax) + 1.5·(sparsemax − softmax), per attention: the corrections add
+    expected = run(first, x, context) + run(sparsemax_only, x, context) - dense
+    out = run(both, x, context)
+    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    # the second node only inside its step range: outside it, the first node's PLADIS alone
+    early, _ = patch(first, scale=1.5, alpha=2.0, start_percent=0.0, end_percent=0.5)
+    assert torch.equal(run(early, x, context, sigma=0.1), run(first, x, context, sigma=0.1))
+    assert not torch.equal(run(early, x, context, sigma=10.0), run(first, x, context, sigma=10.0))
