@@ -43,6 +43,9 @@ KINDS = (
     "pixeldit_pid",
     "hidream_o1",
     "stable_cascade_c",
+    "mochi",
+    "ltx2",
+    "ltx23",
 )
 
 # The families whose every text attention block is a default block, and whose runner case says which calls are
