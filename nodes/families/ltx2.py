@@ -84,13 +84,13 @@ def ltx2_layout(call: ModelCall) -> TokenLayout:
     dm, length = call.diffusion_model, call.text_tokens
     video, audio = stream_tokens(call)
     video_width, audio_width = dm.inner_dim, dm.audio_inner_dim
+    if video_width == audio_width:
+        return no_text("its video and audio attentions have the same width, so their text calls cannot be told apart")
     streams = [QueryStream("video", video_width, video)]
     # The audio stream's text call is (audio × context) at the audio width; the video-to-audio call is
     # (audio × video) at the same width, and the audio-to-video one (video × audio).
-    if audio and video_width != audio_width and length not in (video, audio):
+    if audio and length not in (video, audio):
         streams.append(QueryStream("audio", audio_width, audio))
-    if video_width == audio_width:
-        return no_text("its video and audio attentions have the same width, so their text calls cannot be told apart")
     texts = [min(n, length) for n in prompts]
     batch_text = tuple(slice(0, n) for n in texts) if len(set(texts)) > 1 else ()
     return TokenLayout(slice(0, max(texts)), slice(0, 1), length, batch_text, tuple(streams))

@@ -1224,6 +1224,13 @@ def expected(case, q4, k4, n_text, expect=None):
     return expect(q4.shape[2], k4.shape[2], n_text, *width)
 
 
+def probe(case, patched, cfg):
+    """The attention calls of one sampling step of ``patched``, recorded."""
+    calls = record_calls(patched)
+    sample(case, patched, cfg=cfg, steps=1)
+    return calls
+
+
 def oracle_errors(case, calls, scale=2.0, expect=None):
     """(changed calls, max error of changed calls vs the formula, max error of the others vs dense attention)."""
     worst_patched, worst_dense, changed = 0.0, 0.0, 0
@@ -1287,8 +1294,7 @@ def backend_order():
     report["after_equals_before_max_diff"] = float((out_after - out_before).abs().max())
     report["pladis_acts_after"] = not torch.equal(out_after, out_alone)
     report["finite"] = finite(out_after)
-    calls = record_calls(after)
-    sample(case, after, steps=1)
+    calls = probe(case, after, 1.0)
     report["after_changed_calls"] = sum(c[3] for c in calls)
     _, report["after_oracle_max_error"], report["after_dense_max_error"] = oracle_errors(case, calls)
     return report
@@ -1350,19 +1356,16 @@ def main():
     report["scale0_bit_identical"] = torch.equal(sample(case, pladis(model, scale=0.0)[0]), base)
 
     for name, cfg in (("cfg1", 1.0), ("cfg2", 2.0)):
-        probe = pladis(model)[0]
-        calls = record_calls(probe)
-        sample(case, probe, cfg=cfg, steps=1)
+        calls = probe(case, pladis(model)[0], cfg)
         changed, worst_patched, worst_dense = oracle_errors(case, calls)
         report[f"{name}_calls"], report[f"{name}_changed_calls"] = len(calls), changed
         report[f"{name}_oracle_max_error"], report[f"{name}_dense_max_error"] = worst_patched, worst_dense
         report[f"{name}_batched"] = max(len(c[4]) for c in calls) if calls else 0
         report[f"{name}_missed_calls"] = missed_calls(case, calls)
     for name, (changes, expect) in case.other_runs.items():
-        probe, other_info = pladis(model, **changes)
+        patched, other_info = pladis(model, **changes)
         report[f"{name}_patched"] = other_info["patched"]
-        calls = record_calls(probe)
-        sample(case, probe, cfg=2.0, steps=1)
+        calls = probe(case, patched, 2.0)
         changed, worst_patched, worst_dense = oracle_errors(case, calls, expect=expect)
         report[f"{name}_changed_calls"], report[f"{name}_oracle_max_error"] = changed, worst_patched
         report[f"{name}_dense_max_error"] = worst_dense
