@@ -12,6 +12,7 @@ from typing import Any
 
 from .aura import AURAFLOW
 from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
+from .boogu import BOOGU
 from .cascade import STABLE_CASCADE_C
 from .cogvideo import COGVIDEOX
 from .cross import ANIMA, COSMOS_PREDICT1, COSMOS_PREDICT2, KANDINSKY5, LTXV
@@ -68,6 +69,7 @@ FAMILIES: tuple[DitFamily, ...] = (
     MAGEFLOW,
     KREA2,
     OMNIGEN2,
+    BOOGU,
     JOYIMAGE,
     LENS,
     IDEOGRAM4,
@@ -80,10 +82,10 @@ FAMILIES: tuple[DitFamily, ...] = (
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, Animate-2, SCAIL, SCAIL-2, WanDancer), "
-    "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo), Cosmos Predict1, Cosmos Predict2, "
-    "Anima, LTXV, HiDream I1, Kandinsky 5 and 5 Image, AuraFlow, CogVideoX, MageFlow, Krea2, OmniGen2, JoyImage, Lens"
-    ", Ideogram 4, PixelDiT T2I and PiD, HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, "
-    "LTX-2 (video; audio as an option)"
+    "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo and pixel space), "
+    "Cosmos Predict1, Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 Image, AuraFlow, CogVideoX, "
+    "MageFlow, Krea2, OmniGen2, Boogu-Image, JoyImage, Lens, Ideogram 4, PixelDiT T2I and PiD, "
+    "HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option)"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

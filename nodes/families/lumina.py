@@ -1,5 +1,6 @@
-"""Lumina 2 and Z-Image (Turbo) (ComfyUI's ``NextDiT``): a text-only context refiner and an image-only noise
-refiner, then joint layers over [caption | image] with ``block_type`` "double" and ``block_index``.
+"""Lumina 2, Z-Image (Turbo) and Z-Image pixel space (ComfyUI's ``NextDiT`` and ``NextDiTPixelSpace``, the same
+backbone with a per-patch pixel decoder in place of the final layer): a text-only context refiner and an
+image-only noise refiner, then joint layers over [caption | image] with ``block_type`` "double" and ``block_index``.
 
 Text keys: the encoder's caption tokens. Z-Image pads the caption and the image each to a multiple of 32 with
 learned pad tokens ([caption | caption pads | image | image pads]): the pads are filler and keep their dense
@@ -27,7 +28,7 @@ def lumina_layout(call: ModelCall) -> TokenLayout:
 
 LUMINA = DitFamily(
     "Lumina 2 / Z-Image",
-    ("NextDiT",),
+    ("NextDiT", "NextDiTPixelSpace"),
     (("double", "layers"),),
     JOINT,
     lumina_layout,

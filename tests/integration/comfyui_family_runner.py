@@ -356,8 +356,10 @@ def wan_case(variant):
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(32), ["block"])
 
 
-def lumina_case(zimage):
+def lumina_case(zimage, pixel=False):
     if zimage and not hasattr(comfy.supported_models, "ZImage"):
+        return None
+    if pixel and not hasattr(comfy.supported_models, "ZImagePixelSpace"):
         return None
     import inspect
 
@@ -384,7 +386,11 @@ def lumina_case(zimage):
         config.update(z_image_modulation=True, pad_tokens_multiple=32, dim=256, axes_dims=[16, 24, 24])
     known = set(inspect.signature(lumina.NextDiT.__init__).parameters)
     config = {k: v for k, v in config.items() if k in known | {"image_model"}}
-    model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
+    if pixel:  # RGB patches in, a small per-patch decoder out
+        config.update(image_model="zimage_pixel", in_channels=3, decoder_hidden_size=32, decoder_num_res_blocks=1)
+        model_config = comfy.supported_models.ZImagePixelSpace(config)
+    else:
+        model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
 
     def cond(seed, n):  # (ComfyUI 0.3.64 reads the token count from the encoder's mask)
         mask = torch.ones(1, n, dtype=torch.long)
@@ -396,10 +402,9 @@ def lumina_case(zimage):
             return None
         return slice(0, n_text), slice(caption, caption + 16)
 
-    latent = torch.zeros(1, 16, 8, 8)
-    return Case(
-        model_config, comfy.model_base.Lumina2, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"]
-    )
+    latent = torch.zeros(1, 3 if pixel else 16, 8, 8)
+    model_class = comfy.model_base.ZImagePixelSpace if pixel else comfy.model_base.Lumina2
+    return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
 
 
 def cosmos_case(anima):
@@ -730,24 +735,28 @@ def krea2_case():
     )
 
 
-def omnigen2_case():
-    if not hasattr(comfy.model_base, "Omnigen2"):
+def omnigen2_case(boogu=False):
+    name = "Boogu" if boogu else "Omnigen2"
+    if not hasattr(comfy.model_base, name):
         return None
     config = {
-        "image_model": "omnigen2",
+        "image_model": "boogu" if boogu else "omnigen2",
         "patch_size": 2,
         "in_channels": 16,
         "hidden_size": 64,
         "num_layers": 2,
         "num_refiner_layers": 1,
         "num_attention_heads": 4,
-        "num_kv_heads": 2,  # grouped k/v heads
+        "num_kv_heads": 2,  # grouped k/v heads (Boogu's double-stream attention passes enable_gqa)
         "multiple_of": 16,
         "axes_dim_rope": [4, 6, 6],
         "axes_lens": [64, 64, 64],
-        "text_feat_dim": CONTEXT_DIM,
     }
-    model_config = comfy.supported_models.Omnigen2(config)
+    if boogu:
+        config.update(num_double_stream_layers=2, instruction_feat_dim=CONTEXT_DIM)
+    else:
+        config["text_feat_dim"] = CONTEXT_DIM
+    model_config = getattr(comfy.supported_models, name)(config)
     references = 4  # one 4x4 reference latent: 4 tokens between the text and the target's 16
 
     def cond(seed, n):
@@ -764,12 +773,12 @@ def omnigen2_case():
 
     return Case(
         model_config,
-        comfy.model_base.Omnigen2,
+        getattr(comfy.model_base, name),
         torch.zeros(1, 16, 8, 8),
         cond(1, TEXT),
         cond(2, NEGATIVE_TEXT),
         expect,
-        ["block"],
+        ["double", "single"] if boogu else ["block"],
     )
 
 
@@ -1099,6 +1108,7 @@ CASES = {
     "anima": functools.partial(cosmos_case, True),
     "lumina2": functools.partial(lumina_case, False),
     "zimage": functools.partial(lumina_case, True),
+    "zimage_pixel": functools.partial(lumina_case, True, pixel=True),
     "wan_vace": functools.partial(wan_case, "vace"),
     "wan_camera": functools.partial(wan_case, "camera"),
     "wan_humo": functools.partial(wan_case, "humo"),
@@ -1117,6 +1127,7 @@ CASES = {
     "mageflow": mageflow_case,
     "krea2": krea2_case,
     "omnigen2": omnigen2_case,
+    "boogu": functools.partial(omnigen2_case, True),
     "joyimage": joyimage_case,
     "lens": lens_case,
     "ideogram4": ideogram4_case,

@@ -24,6 +24,7 @@ KINDS = (
     "hunyuan_image21",
     "lumina2",
     "zimage",
+    "zimage_pixel",
     "cosmos_predict2",
     "cosmos_predict1",
     "anima",
@@ -36,6 +37,7 @@ KINDS = (
     "mageflow",
     "krea2",
     "omnigen2",
+    "boogu",
     "joyimage",
     "lens",
     "ideogram4",
@@ -63,6 +65,8 @@ CHECKED_FOR_MISSED_CALLS = (
     "mochi",
     "ltx2",
     "ltx23",
+    "zimage_pixel",
+    "boogu",
 )
 
 
