@@ -211,19 +211,31 @@ def joint_expect(before_text=0, extra_text=0, image=16, before_image=0):
     return expect
 
 
+# variant -> (ComfyUI class, in_channels, 3-D latent, byT5 glyph tokens, SigLIP vision tokens)
+HUNYUAN_VARIANTS = {
+    "video": ("HunyuanVideo", 16, True, 0, 0),
+    "video_i2v": ("HunyuanVideoI2V", 33, True, 0, 0),  # [noise | start image | inverted mask] channels
+    "skyreels_i2v": ("HunyuanVideoSkyreelsI2V", 32, True, 0, 0),
+    "video15": ("HunyuanVideo15", 33, True, 3, 7),
+    "video15_sr": ("HunyuanVideo15_SR_Distilled", 50, True, 3, 7),  # + the low-resolution video and its mask
+    "image21": ("HunyuanImage21", 16, False, 3, 0),
+    "image21_refiner": ("HunyuanImage21Refiner", 32, True, 0, 0),  # patch 1x1x1 over a 3-D latent
+}
+
+
 def hunyuan_case(variant):
     import comfy.ldm.hunyuan_video.model as hunyuan
 
-    model_base_name = {"video": "HunyuanVideo", "video15": "HunyuanVideo15", "image21": "HunyuanImage21"}[variant]
+    model_base_name, in_channels, video, glyphs, vision = HUNYUAN_VARIANTS[variant]
     if not hasattr(comfy.model_base, model_base_name):
         return None
     known = fields_of(hunyuan.HunyuanVideoParams)
-    video = variant != "image21"
+    version1 = variant in ("video", "video_i2v", "skyreels_i2v")
     config = {
         "image_model": "hunyuan_video",
-        "in_channels": 33 if variant == "video15" else 16,
+        "in_channels": in_channels,
         "out_channels": 16,
-        "vec_in_dim": 32 if variant == "video" else None,
+        "vec_in_dim": 32 if version1 else None,
         "context_in_dim": CONTEXT_DIM,
         "hidden_size": 64,
         "mlp_ratio": 2.0,
@@ -232,25 +244,24 @@ def hunyuan_case(variant):
         "depth_single_blocks": 2,
         "axes_dim": [4, 6, 6] if video else [8, 8],
         "theta": 256,
-        "patch_size": [1, 2, 2] if video else [2, 2],
+        "patch_size": [1, 1, 1] if variant == "image21_refiner" else [1, 2, 2] if video else [2, 2],
         "qkv_bias": True,
-        "guidance_embed": variant == "video",
-        "byt5": variant != "video",
+        "guidance_embed": version1,
+        "byt5": glyphs > 0,
         "meanflow": False,
-        "use_cond_type_embedding": variant == "video15",
-        "vision_in_dim": 32 if variant == "video15" else None,
+        "use_cond_type_embedding": vision > 0,
+        "vision_in_dim": 32 if vision else None,
         "meanflow_sum": False,
     }
-    if variant != "video" and "byt5" not in known:
+    if not version1 and "byt5" not in known:
         return None
     config = {k: v for k, v in config.items() if k in known | {"image_model"}}
     model_config_class = getattr(comfy.supported_models, model_base_name)
-    glyphs, vision = (3 if variant != "video" else 0), (7 if variant == "video15" else 0)
 
     def cond(seed, n):
         g = gen(seed)
         extra = {"pooled_output": torch.randn(1, 32, generator=g), "guidance": 6.0}
-        if variant == "video":  # (ComfyUI's mask handling does not allow for byT5 tokens)
+        if version1:  # (ComfyUI's mask handling does not allow for byT5 tokens)
             mask = torch.ones(1, n, dtype=torch.long)
             mask[:, -2:] = 0  # the LLM's padding, masked by the model
             extra["attention_mask"] = mask
@@ -262,7 +273,10 @@ def hunyuan_case(variant):
             )
         return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
 
-    latent = torch.zeros(1, 16, 1, 8, 8) if video else torch.zeros(1, 16, 8, 8)
+    if variant == "image21_refiner":
+        latent = torch.zeros(1, 16, 1, 4, 4)
+    else:
+        latent = torch.zeros(1, 16, 1, 8, 8) if video else torch.zeros(1, 16, 8, 8)
     expect = joint_expect(before_text=vision, extra_text=glyphs)
     model_class = getattr(comfy.model_base, model_base_name)
     return Case(
@@ -1121,6 +1135,10 @@ CASES = {
     "hunyuan_video": functools.partial(hunyuan_case, "video"),
     "hunyuan_video15": functools.partial(hunyuan_case, "video15"),
     "hunyuan_image21": functools.partial(hunyuan_case, "image21"),
+    "hunyuan_video_i2v": functools.partial(hunyuan_case, "video_i2v"),
+    "hunyuan_skyreels_i2v": functools.partial(hunyuan_case, "skyreels_i2v"),
+    "hunyuan_video15_sr": functools.partial(hunyuan_case, "video15_sr"),
+    "hunyuan_image21_refiner": functools.partial(hunyuan_case, "image21_refiner"),
     "flux2": functools.partial(flux_case, True),
     "flux": functools.partial(flux_case, False),
     "chroma_radiance": functools.partial(chroma_case, True),

@@ -22,6 +22,10 @@ KINDS = (
     "hunyuan_video",
     "hunyuan_video15",
     "hunyuan_image21",
+    "hunyuan_video_i2v",
+    "hunyuan_skyreels_i2v",
+    "hunyuan_video15_sr",
+    "hunyuan_image21_refiner",
     "lumina2",
     "zimage",
     "zimage_pixel",
@@ -67,6 +71,10 @@ CHECKED_FOR_MISSED_CALLS = (
     "ltx23",
     "zimage_pixel",
     "boogu",
+    "hunyuan_video_i2v",
+    "hunyuan_skyreels_i2v",
+    "hunyuan_video15_sr",
+    "hunyuan_image21_refiner",
 )
 
 
