@@ -9,7 +9,7 @@ from typing import Any
 
 from ..pladis_core.dispatch import backend_log_line
 from . import dit, families, object_patch, unet
-from .families import object_patched
+from .families import object_patched, refused
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
 from .safe_text import escape, quote
 from .step_range import SigmaRange
@@ -164,6 +164,9 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
         return patched, report
 
     diffusion_model = patched.get_model_object("diffusion_model")
+    reason = refused.family_refusal(getattr(patched.model, "model_config", None))
+    if reason is not None:
+        raise UnsupportedModelError(f"PLADIS Model Patch cannot patch this {report.family} model: {reason}.")
     sites = unet.cross_attention_sites(diffusion_model)
     if sites:
         selected = choose_sites(sites, request, unet.DEFAULT_PARTS)

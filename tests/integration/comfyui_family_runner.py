@@ -1357,7 +1357,37 @@ def ltx2_compat():
     return report
 
 
+def refused_classes():
+    """Which of the classes the pack refuses by name this ComfyUI has (a stale name would refuse nothing)."""
+    import importlib.util
+
+    path = os.path.join(PACK_DIR, "nodes", "families", "refused.py")  # (the pack's "nodes" is not ComfyUI's)
+    spec = importlib.util.spec_from_file_location("pladis_refused", path)
+    refused = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(refused)
+    REFUSED, REFUSED_FAMILIES = refused.REFUSED, refused.REFUSED_FAMILIES
+
+    ldm_classes = {
+        name
+        for module_name, module in list(sys.modules.items())
+        if module_name.startswith("comfy.ldm.") and module is not None
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+    }
+    import comfyui_version
+
+    return {
+        "absent": False,
+        "comfyui": comfyui_version.__version__,
+        "diffusion_classes": {name: name in ldm_classes for name in REFUSED},
+        "families": {name: hasattr(comfy.supported_models, name) for name in REFUSED_FAMILIES},
+    }
+
+
 def main():
+    if KIND == "refused_classes":
+        print(json.dumps(refused_classes()))
+        return
     if KIND == "backend_order":
         print(json.dumps(backend_order()))
         return

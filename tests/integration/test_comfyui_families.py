@@ -148,3 +148,14 @@ def test_ltx2_given_a_prompt_already_through_its_connector_is_left_unchanged_and
         pytest.skip("this ComfyUI has no LTX-2")
     assert report["loaded"] and report["changed_calls"] == 0 and report["equals_unpatched"]
     assert report["logged"] == 1  # once, not at every model call
+
+
+def test_the_classes_refused_by_name_exist_in_this_comfyui():
+    # a stale name would refuse nothing; ComfyUI 0.3.64 lacks the newer models (Causal Wan, SeedVR2, ACE-Step 1.5…)
+    report = run_in_comfyui("comfyui_family_runner.py", "refused_classes")
+    assert all(report["families"].values())
+    present = report["diffusion_classes"]
+    if report["comfyui"].startswith("0.3."):
+        assert present["StageB"] and present["AudioDiffusionTransformer"] and present["Hunyuan3Dv2"]
+    else:
+        assert all(present.values()), [name for name, there in present.items() if not there]

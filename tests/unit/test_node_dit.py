@@ -370,6 +370,25 @@ def test_causal_wan_is_refused_with_the_reason():
         patch(model)
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("StageB", r"Stable Cascade stage B sees the prompt only as the pooled CLIP vector"),
+        ("NaDiT", r"SeedVR2 is a restoration model with no text encoder"),
+        ("AudioDiffusionTransformer", r"Stable Audio is an audio model"),
+        ("ACEStepTransformer2DModel", r"ACE-Step is an audio model"),
+        ("AceStepConditionGenerationModel", r"ACE-Step 1.5 is an audio model"),
+        ("MiniMaxMusic3DiT", r"MiniMax Music 3 is an audio model"),
+        ("Hunyuan3Dv2", r"Hunyuan3D 2 is an image-to-3D model"),
+        ("Trellis2", r"TRELLIS.2 is an image-to-3D model"),
+    ],
+)
+def test_models_refused_on_purpose_say_why(name, reason):
+    diffusion_model = type(name, (torch.nn.Module,), {})()
+    with pytest.raises(ValueError, match=rf"cannot patch .*\({name}\): {reason}"):
+        patch(StandInModelPatcher(JointBaseModelStandIn(diffusion_model)))
+
+
 def test_cosmos_predict1_needs_one_cross_attention_per_block_for_call_order():
     def general_dit(*configs):
         def block(config):

@@ -307,3 +307,24 @@ def test_entrypoint_returns_the_extension_with_the_node():
     extension = asyncio.run(pack.comfy_entrypoint())
     assert asyncio.run(extension.get_node_list()) == [Node]
     assert pack.WEB_DIRECTORY == "./web"
+
+
+@pytest.mark.parametrize(
+    ("family", "parent", "reason"),
+    [
+        (
+            "SV3D_p",
+            "SVD_img2vid",
+            r"Stable Video Diffusion.s \(and SV3D.s\) cross-attention attends a CLIP-vision image embedding",
+        ),
+        ("Stable_Zero123", None, "Stable Zero123's cross-attention attends a CLIP-vision image embedding"),
+    ],
+)
+def test_unets_whose_cross_attention_attends_an_image_embedding_are_refused_with_the_reason(family, parent, reason):
+    # SV3D's family class is a subclass of SVD's: the refusal follows ComfyUI's family classes, not one name
+    bases = (type(parent, (), {}),) if parent else ()
+    config = type(family, bases, {})
+    model = make_model_patcher(SD15_LAYOUT, config=config)
+    with pytest.raises(ValueError, match=rf"cannot patch this {family} model: {reason}, not text"):
+        patch(model)
+    assert model.model_options["transformer_options"] == {}
