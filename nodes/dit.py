@@ -58,13 +58,15 @@ def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
 @dataclass(frozen=True)
 class JointCall:
     """A text attention call: its text keys and the query rows that change; ``cross``: all keys are text (a
-    plain cross-attention); ``groups``: (batch rows, text keys) where batch elements hold their text apart."""
+    plain cross-attention); ``groups``: (batch rows, text keys) where batch elements hold their text apart;
+    ``key_order``: the order to read the keys in so that ``text`` is where the text keys are (see TokenLayout)."""
 
     site: Site | None
     text: slice
     image: slice
     cross: bool = False
     groups: tuple[tuple[slice, slice], ...] = ()
+    key_order: torch.Tensor | None = None
 
 
 @dataclass
@@ -127,7 +129,7 @@ class JointForward:
         if self.family.attention == SELF_AND_CROSS:
             text = slice(n_query + text.start, n_query + text.stop)
         site = Site(part, index, None) if part is not None else self._site(index, options)
-        return JointCall(site, text, image, cross, groups)
+        return JointCall(site, text, image, cross, groups, layout.key_order)
 
     def _site(self, index: int, options: dict) -> Site | None:
         parts = self.family.part_names
@@ -148,6 +150,23 @@ def batch_rows(args: tuple, kwargs: dict, rows: slice) -> tuple[tuple, dict]:
 
     args = (*(t[rows] for t in args[:3]), *(part(a) for a in args[3:]))
     return args, {n: part(x) if n == "mask" else x for n, x in kwargs.items()}
+
+
+def keys_in_order(args: tuple, kwargs: dict, order: torch.Tensor) -> tuple[tuple, dict]:
+    """An attention call's arguments with its keys, values and mask columns read in ``order``: the same
+    attention (the queries' order, and so the output's, is kept)."""
+    named = {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+    axis = 2 if named.get("skip_reshape", False) else 1
+    order = order.to(args[1].device)
+    k, v = (t.index_select(axis, order) for t in args[1:3])
+    mask = named.get("mask")
+    if isinstance(mask, torch.Tensor) and mask.shape[-1] == order.shape[0]:
+        mask = mask.index_select(-1, order.to(mask.device))
+        if len(args) > 4:
+            args = (*args[:4], mask, *args[5:])
+        else:
+            kwargs = {**kwargs, "mask": mask}
+    return (args[0], k, v, *args[3:]), kwargs
 
 
 def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor:
@@ -267,6 +286,8 @@ class PladisJointAttention:
         return func(*args, **kwargs)
 
     def pladis(self, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
+        if call.key_order is not None:
+            args, kwargs = keys_in_order(args, kwargs, call.key_order)
         if call.groups:
             return by_batch_groups(self, func, call, args, kwargs)
         a = AttentionArgs.read(args, kwargs)

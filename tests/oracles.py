@@ -40,8 +40,9 @@ def sd_like_qkv(batch=2, n_query=64, heads=4, dim_head=16, n_key=77, dtype=torch
     return q.to(dtype), k.to(dtype), v.to(dtype)
 
 
-def joint_weights_reference(q, k, v, text: slice, image: slice, alpha: float, scale: float, bias=None):
-    """The issue's joint formula, naively in float64: the full (B, H, L, L) weights A of one joint attention."""
+def joint_weights_reference(q, k, v, text, image: slice, alpha: float, scale: float, bias=None):
+    """The issue's joint formula, naively in float64: the full (B, H, L, L) weights A of one joint attention.
+    ``text``: a slice, or the text keys' positions (a LongTensor) where other tokens sit among them."""
     q, k = q.double(), k.double()
     logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
     if bias is not None:

@@ -27,6 +27,7 @@ from .lens import LENS
 from .ltx2 import LTX2
 from .lumina import LUMINA
 from .mageflow import MAGEFLOW
+from .minimax import MINIMAX_H3
 from .mochi import MOCHI
 from .omnigen2 import OMNIGEN2
 from .pixeldit import PIXELDIT
@@ -78,6 +79,7 @@ FAMILIES: tuple[DitFamily, ...] = (
     STABLE_CASCADE_C,
     MOCHI,
     LTX2,
+    MINIMAX_H3,
 )
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
@@ -85,7 +87,8 @@ SUPPORTED = (
     "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo and pixel space), "
     "Cosmos Predict1, Cosmos Predict2, Anima, LTXV, HiDream I1, Kandinsky 5 and 5 Image, AuraFlow, CogVideoX, "
     "MageFlow, Krea2, OmniGen2, Boogu-Image, JoyImage, Lens, Ideogram 4, PixelDiT T2I and PiD, "
-    "HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option)"
+    "HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option), "
+    "MiniMax H3 (video rows)"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 

@@ -54,6 +54,9 @@ class TokenLayout:
     ``batch_text``: where batch elements hold their text at different places (left-padding of a length that
     depends on the prompt), the text slice of each element; empty if ``text`` holds for all.
     ``streams``: cross-attention with several query streams over one context, each a part of its own.
+    ``key_order``: joint attention whose text keys are not contiguous (MiniMax H3's vision pads among the prompt's
+    tokens): the order in which to read the keys (and values) so that the text keys are ``text``; attention
+    does not depend on the order of its keys. None where they are contiguous already.
     ``note``: why PLADIS leaves this model call unchanged, when the layout cannot say where the text is (logged).
     """
 
@@ -62,6 +65,7 @@ class TokenLayout:
     length: int
     batch_text: tuple[slice, ...] = ()
     streams: tuple[QueryStream, ...] = ()
+    key_order: torch.Tensor | None = None
     note: str = ""
 
 

@@ -52,6 +52,8 @@ KINDS = (
     "mochi",
     "ltx2",
     "ltx23",
+    "minimax_h3",
+    "minimax_h3_i2v",
 )
 
 # The families whose every text attention block is a default block, and whose runner case says which calls are
@@ -75,6 +77,8 @@ CHECKED_FOR_MISSED_CALLS = (
     "hunyuan_skyreels_i2v",
     "hunyuan_video15_sr",
     "hunyuan_image21_refiner",
+    "minimax_h3",
+    "minimax_h3_i2v",
 )
 
 

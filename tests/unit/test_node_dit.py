@@ -4,7 +4,7 @@ import pytest
 import torch
 from comfy.ldm.modules import attention
 from comfy_standins import JointBaseModelStandIn, JointDiTStandIn, StandInModelPatcher, make_dit_patcher, run_dit
-from oracles import joint_reference
+from oracles import entmax_reference, joint_reference
 from pack import import_pack
 
 pack = import_pack()
@@ -532,3 +532,62 @@ def test_stage_c_text_keys_follow_each_levels_own_image_tokens():
         assert (call.text, call.image, call.cross) == (slice(n_image, n_image + 5), slice(0, n_image), False)
     q = torch.randn(1, 2, 64, 8)
     assert forward.classify(object(), q, q, {"skip_reshape": True}, {}) is None  # not [image | context]
+
+
+class PackedLayoutStandIn:
+    """MiniMax H3's packed layout, as its extra_conds builds it: contiguous (start, stop, kind) segments."""
+
+    def __init__(self, text, cond, audio, video):
+        self.segments, start = [], 0
+        for kind, n in (("text", text), ("cond", cond), ("audio", audio), ("video", video)):
+            if n:
+                self.segments.append((start, start + n, kind))
+                start += n
+        self.seq_len = start
+
+
+def minimax_h3_call(text=7, tags=None, cond=0):
+    payload = {"layout": PackedLayoutStandIn(text, cond, 6, 16)}
+    if tags is not None:
+        payload["text_token_tags"] = tags
+    return model_call("MiniMaxH3Model", {}, torch.zeros(1, 1, 10), torch.zeros(1, text, 8), minimax_payload=payload)
+
+
+def test_minimax_h3_video_rows_change_over_the_prompt_keys():
+    layout = families.minimax.minimax_h3_layout(minimax_h3_call(cond=4))
+    assert layout.text == slice(0, 7) and layout.image == slice(17, 33) and layout.length == 33
+    assert layout.key_order is None
+    assert families.minimax.minimax_h3_layout(minimax_h3_call(tags=torch.ones(7, dtype=torch.long))).key_order is None
+    unmatched = model_call("MiniMaxH3Model", {}, torch.zeros(1, 1, 10), torch.zeros(1, 9, 8), minimax_payload={})
+    assert "no packed layout" in families.minimax.minimax_h3_layout(unmatched).note
+
+
+def test_minimax_h3_vision_pads_among_the_prompt_keep_their_dense_weights():
+    """An image in the prompt (image-to-video): its vision pads sit among the text tokens. The result is the
+    formula over the text keys where they are (an oracle that indexes them in the model's order)."""
+    tags = torch.tensor([1, 1, 0, 0, 0, 1, 1])
+    layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=tags))
+    assert layout.text == slice(0, 4) and layout.image == slice(13, 29)
+    site = pack.nodes.layer_selection.Site("single", 0, None)
+    forward = dit.JointForward(families.MINIMAX_H3, [site], layout)
+    override = dit.PladisJointAttention(1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site}))
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 2, 29, 16, generator=g) for _ in range(3))
+    k[:, :, 5] *= 3.0  # a peaked text key after the vision pads
+    options = {"pladis_joint_forward": forward}
+    out = override(attention.attention_pytorch, q, k, v, 2, skip_reshape=True, transformer_options=options)
+    assert forward.patched_calls == 1
+    out = out.view(1, 29, 2, 16).transpose(1, 2).double()
+
+    text, image = torch.tensor([0, 1, 5, 6]), slice(13, 29)
+    logits = q.double() @ k.double().transpose(-1, -2) / 4.0
+    weights = logits.softmax(dim=-1)
+    block = weights[:, :, image][..., text]
+    mass = block.sum(dim=-1, keepdim=True)
+    rows = weights[:, :, image]
+    rows[..., text] = block + 2.0 * (mass * entmax_reference(logits[:, :, image][..., text], 1.5) - block)
+    weights[:, :, image] = rows
+    reference = weights @ v.double()
+    assert (out - reference).abs().max() / reference.abs().max() < 1e-5
+    dense = (logits.softmax(dim=-1) @ v.double())[:, :, :13]  # the prompt's and the audio's rows
+    torch.testing.assert_close(out[:, :, :13], dense, atol=1e-6, rtol=1e-5)

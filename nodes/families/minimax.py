@@ -1,0 +1,55 @@
+"""MiniMax H3 (``MiniMaxH3Model``), a joint audio-video DiT: one single-stream sequence per model call,
+[text | condition rows (keyframes, references) | target audio | target video], one attention per block; ComfyUI
+passes no block info (call order). The layout is the model's own: ``extra_conds`` builds it once per sampling
+run (``minimax_payload["layout"]``, its segments as (start, stop, kind)), and the model checks it against the
+call's shapes. The token refiner runs in ``extra_conds``, before sampling, over the text alone: not a site.
+
+Text keys: the Qwen3-VL tokens the encoder tags as text (tag 1). A prompt with images in it (image-to-video:
+the first and last frames go through the encoder too) carries vision pads among them (tag 0): image-encoder
+tokens, not text, which keep their dense weights; the keys are read text first (``key_order``), which changes
+no attention. Only the target video's rows change; the prompt's, the condition and reference rows and the audio
+rows keep their dense attention (the audio's text attention is not an image query's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, no_text
+
+
+def _segment(layout: Any, kind: str) -> tuple[int, int] | None:
+    return next(((start, stop) for start, stop, name in layout.segments if name == kind), None)
+
+
+def minimax_h3_layout(call: ModelCall) -> TokenLayout:
+    payload = call.conds.get("minimax_payload") or {}
+    packed = payload.get("layout")
+    text_tokens = call.text_tokens
+    if packed is None or call.context is None:
+        return no_text("the model call carries no packed layout (sampling without the audio-video latent)")
+    text, video = _segment(packed, "text"), _segment(packed, "video")
+    if text != (0, text_tokens) or video is None:
+        return no_text("the packed layout does not match this model call's prompt")
+    tags = payload.get("text_token_tags")
+    if tags is None or bool((tags.reshape(-1) == 1).all()):
+        return TokenLayout(slice(0, text_tokens), slice(*video), packed.seq_len)
+    is_text = tags.reshape(-1) == 1
+    if is_text.shape[0] != text_tokens:
+        return no_text("the prompt's token tags do not match its tokens")
+    rest = torch.arange(text_tokens, packed.seq_len, device=is_text.device)
+    order = torch.cat((is_text.nonzero().flatten(), (~is_text).nonzero().flatten(), rest))
+    return TokenLayout(slice(0, int(is_text.sum())), slice(*video), packed.seq_len, key_order=order)
+
+
+MINIMAX_H3 = DitFamily(
+    "MiniMax H3",
+    ("MiniMaxH3Model",),
+    (("single", "blocks"),),
+    JOINT,
+    minimax_h3_layout,
+    "the encoder's text-tagged tokens; a prompt with vision pads among them is passed through; only the target "
+    "video's rows change (condition, reference and audio rows unchanged)",
+)
