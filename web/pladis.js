@@ -18,11 +18,11 @@ export const PRESETS = {
   "Sparser: sparsemax (α 2, λ 2)": {"alpha": 2.0, "scale": 2.0, "start_percent": 0.0, "end_percent": 1.0},
   "Flux dev / schnell / Kontext, Chroma (start: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
   "Flux.2 dev / Klein, LongCat-Image (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
-  "Z-Image Turbo, Lumina 2 (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Z-Image Turbo / pixel space, Lumina 2 (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
   "Qwen-Image, SD3, HiDream, AuraFlow (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
-  "HunyuanVideo 1.5, HunyuanImage 2.1 (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
-  "Wan 2.x, LTX-2, Kandinsky 5, Cosmos (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
-  "Other DiTs: Mochi, CogVideoX, LTXV, Anima, PixArt, HunyuanDiT, … (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "HunyuanVideo 1.5, HunyuanImage 2.1, HunyuanVideo (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Wan 2.x, LTX-2, MiniMax H3, Kandinsky 5, Cosmos (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
+  "Other DiTs: Mochi, CogVideoX, LTXV, Anima, OmniGen2, Boogu, PixArt, HunyuanDiT, … (our extension: λ 1.5)": {"alpha": 1.5, "scale": 1.5, "start_percent": 0.0, "end_percent": 1.0},
   "Gentle (λ 1, e.g. tag-based anime SDXL)": {"alpha": 1.5, "scale": 1.0, "start_percent": 0.0, "end_percent": 1.0}
 };
 

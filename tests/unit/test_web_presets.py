@@ -39,6 +39,7 @@ def test_every_family_the_issue_names_has_a_preset():
     for family in (
         "SDXL", "Lightning", "Flux dev", "Chroma", "Flux.2", "Klein", "Z-Image Turbo", "Qwen-Image", "SD3", "HiDream",
         "Wan 2.x", "HunyuanVideo 1.5", "HunyuanImage 2.1", "LTX-2", "Kandinsky 5", "Mochi", "CogVideoX",
+        "MiniMax H3", "Boogu",
     ):  # fmt: skip
         assert family in names, family
 
