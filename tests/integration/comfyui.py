@@ -37,4 +37,8 @@ def run_in_comfyui(script: str, *args: str, timeout: int = 600) -> dict:
     )
     if result.returncode != 0:
         raise AssertionError(f"{script} {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    line = result.stdout.strip().splitlines()[-1]
+    if os.environ.get("PLADIS_REPORTS"):  # a file to collect every runner's report in, for the figures of a note
+        with open(os.environ["PLADIS_REPORTS"], "a", encoding="utf-8") as reports:
+            reports.write(line + "\n")
+    return json.loads(line)
