@@ -591,3 +591,17 @@ def test_minimax_h3_vision_pads_among_the_prompt_keep_their_dense_weights():
     assert (out - reference).abs().max() / reference.abs().max() < 1e-5
     dense = (logits.softmax(dim=-1) @ v.double())[:, :, :13]  # the prompt's and the audio's rows
     torch.testing.assert_close(out[:, :, :13], dense, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("positional_mask", [False, True])
+def test_keys_read_in_another_order_give_the_same_attention(positional_mask):
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(2, 9, 32, generator=g) for _ in range(3))  # (B, L, H·D), 4 heads
+    mask = torch.zeros(2, 9, 9)
+    mask[:, :, 4] = float("-inf")
+    order = torch.tensor([0, 1, 5, 6, 2, 3, 4, 7, 8])
+    args, kwargs = ((q, k, v, 4, mask), {}) if positional_mask else ((q, k, v, 4), {"mask": mask})
+    args, kwargs = dit.keys_in_order(args, kwargs, order)
+    moved_mask = args[4] if positional_mask else kwargs["mask"]
+    assert torch.equal(args[1], k[:, order]) and torch.equal(moved_mask[:, :, 6], mask[:, :, 4])
+    torch.testing.assert_close(attention.attention_basic(*args, **kwargs), attention.attention_basic(q, k, v, 4, mask))
