@@ -59,7 +59,8 @@ def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
 class JointCall:
     """A text attention call: its text keys and the query rows that change; ``cross``: all keys are text (a
     plain cross-attention); ``groups``: (batch rows, text keys) where batch elements hold their text apart;
-    ``key_order``: the order to read the keys in so that ``text`` is where the text keys are (see TokenLayout)."""
+    ``key_order``, ``query_order``: the orders to read the keys and the queries in so that ``text`` and ``image`` are
+    where the text keys and the changed rows are (see TokenLayout)."""
 
     site: Site | None
     text: slice
@@ -67,6 +68,7 @@ class JointCall:
     cross: bool = False
     groups: tuple[tuple[slice, slice], ...] = ()
     key_order: torch.Tensor | None = None
+    query_order: torch.Tensor | None = None
 
 
 @dataclass
@@ -129,7 +131,7 @@ class JointForward:
         if self.family.attention == SELF_AND_CROSS:
             text = slice(n_query + text.start, n_query + text.stop)
         site = Site(part, index, None) if part is not None else self._site(index, options)
-        return JointCall(site, text, image, cross, groups, layout.key_order)
+        return JointCall(site, text, image, cross, groups, layout.key_order, layout.query_order)
 
     def _site(self, index: int, options: dict) -> Site | None:
         parts = self.family.part_names
@@ -167,6 +169,24 @@ def keys_in_order(args: tuple, kwargs: dict, order: torch.Tensor) -> tuple[tuple
         else:
             kwargs = {**kwargs, "mask": mask}
     return (args[0], k, v, *args[3:]), kwargs
+
+
+def queries_in_order(attend: Callable, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
+    """``attend`` on the queries (and mask rows) read in ``call.query_order``, its output rows put back in the
+    model's order: the same attention, row by row."""
+    named = {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+    order = call.query_order.to(args[0].device)
+    q = args[0].index_select(2 if named.get("skip_reshape", False) else 1, order)
+    mask = named.get("mask")
+    if isinstance(mask, torch.Tensor) and mask.dim() >= 2 and mask.shape[-2] == order.shape[0]:
+        mask = mask.index_select(-2, order.to(mask.device))
+        if len(args) > 4:
+            args = (*args[:4], mask, *args[5:])
+        else:
+            kwargs = {**kwargs, "mask": mask}
+    out = attend(func, call, (q, *args[1:]), kwargs)
+    back = torch.argsort(order)
+    return out.index_select(2 if named.get("skip_output_reshape", False) else 1, back)
 
 
 def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor:
@@ -288,6 +308,11 @@ class PladisJointAttention:
     def pladis(self, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
         if call.key_order is not None:
             args, kwargs = keys_in_order(args, kwargs, call.key_order)
+        if call.query_order is not None:
+            return queries_in_order(self.pladis_in_order, func, call, args, kwargs)
+        return self.pladis_in_order(func, call, args, kwargs)
+
+    def pladis_in_order(self, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
         if call.groups:
             return by_batch_groups(self, func, call, args, kwargs)
         a = AttentionArgs.read(args, kwargs)

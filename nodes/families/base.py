@@ -57,6 +57,9 @@ class TokenLayout:
     ``key_order``: joint attention whose text keys are not contiguous (MiniMax H3's vision pads among the prompt's
     tokens): the order in which to read the keys (and values) so that the text keys are ``text``; attention
     does not depend on the order of its keys. None where they are contiguous already.
+    ``query_order``: joint attention whose changed rows are not contiguous (HiDream E1's target and reference tokens
+    interleave row by row): the order in which to read the queries so that those rows are ``image``; the output
+    rows are put back in the model's order. None where they are contiguous already.
     ``note``: why PLADIS leaves this model call unchanged, when the layout cannot say where the text is (logged).
     """
 
@@ -66,6 +69,7 @@ class TokenLayout:
     batch_text: tuple[slice, ...] = ()
     streams: tuple[QueryStream, ...] = ()
     key_order: torch.Tensor | None = None
+    query_order: torch.Tensor | None = None
     note: str = ""
 
 

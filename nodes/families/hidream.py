@@ -1,23 +1,40 @@
-"""HiDream I1 (``HiDreamImageTransformer2DModel``): joint attention, image first: [image | T5 | last Llama layer |
-this block's Llama layer], in double then single blocks; ComfyUI passes no block info (call order).
+"""HiDream I1 and E1 (``HiDreamImageTransformer2DModel``): joint attention, image first: [image | T5 | last Llama
+layer | this block's Llama layer], in double then single blocks; ComfyUI passes no block info (call order).
 
-Text keys: all of them (T5 and the two Llama-3.1 layer states are the encoders' outputs). HiDream E1 (an edit
-image concatenated to the latent along its width: target and reference tokens interleave row by row) is not
-described: PLADIS passes its calls through, and the log says so.
+Text keys: all of them (T5 and the two Llama-3.1 layer states are the encoders' outputs). HiDream E1 concatenates
+the edit image's latent to the target's along the width, so each row of patches holds the target's patches, then
+the reference's: the reference tokens are image keys and keep their rows, and the target rows, interleaved with
+them, are read first (``query_order``). A target whose width is not a whole number of patches would share patches
+with the reference: passed through, and logged.
 """
 
 from __future__ import annotations
 
-from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_token_count
+import torch
+
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_token_count, no_text
 
 
 def hidream_layout(call: ModelCall) -> TokenLayout:
     llama = call.conds.get("encoder_hidden_states_llama3")
-    if call.conds.get("image_cond") is not None or llama is None:
-        return TokenLayout(slice(0, 0), slice(0, 0), 0)
-    image = image_token_count(call.x, call.diffusion_model.patch_size)
+    if llama is None:
+        return no_text("the model call carries no Llama states")
+    patch = call.diffusion_model.patch_size
     text = call.text_tokens + 2 * llama.shape[-2]
-    return TokenLayout(slice(image, image + text), slice(0, image), image + text)
+    reference = call.conds.get("image_cond")
+    if reference is None:
+        image = image_token_count(call.x, patch)
+        return TokenLayout(slice(image, image + text), slice(0, image), image + text)
+    if call.x.shape[-1] % patch:
+        return no_text("the edit target's width is not a whole number of patches")
+    rows, target_columns = -(-call.x.shape[-2] // patch), call.x.shape[-1] // patch
+    columns = -(-(call.x.shape[-1] + reference.shape[-1]) // patch)
+    image = rows * columns
+    grid = torch.arange(image).view(rows, columns)
+    order = torch.cat(
+        (grid[:, :target_columns].flatten(), grid[:, target_columns:].flatten(), torch.arange(image, image + text))
+    )
+    return TokenLayout(slice(image, image + text), slice(0, rows * target_columns), image + text, query_order=order)
 
 
 HIDREAM = DitFamily(
@@ -26,5 +43,5 @@ HIDREAM = DitFamily(
     (("double", "double_stream_blocks"), ("single", "single_stream_blocks")),
     JOINT,
     hidream_layout,
-    "the T5 and Llama tokens (image first)",
+    "the T5 and Llama tokens (image first); E1's edit image keeps its rows",
 )

@@ -522,7 +522,8 @@ def ltxv_case():
     )
 
 
-def hidream_case():
+def hidream_case(e1=False):
+    """HiDream I1; E1: an edit image concatenated along the width (target and reference patches interleave)."""
     config = {
         "image_model": "hidream",
         "patch_size": 2,
@@ -549,13 +550,18 @@ def hidream_case():
             "pooled_output": torch.randn(1, 32, generator=g),
             "conditioning_llama3": torch.randn(1, 2, llama_tokens, 40, generator=g),
         }
+        if e1:
+            extra["concat_latent_image"] = torch.randn(1, 16, 8, 8, generator=gen(7))
         return [[torch.randn(1, n, CONTEXT_DIM, generator=g), extra]]
 
+    image = 32 if e1 else 16  # 4 rows of 4 target patches (E1: then 4 reference patches, per row)
+    target = torch.arange(image).view(4, -1)[:, :4].flatten()
+
     def expect(n_query, n_key, n_text):
-        text_end = 16 + n_text + 2 * llama_tokens
+        text_end = image + n_text + 2 * llama_tokens
         if n_query != n_key or n_query < text_end:
             return None
-        return slice(16, text_end), slice(0, 16)
+        return slice(image, text_end), (target if e1 else slice(0, 16))
 
     latent = torch.zeros(1, 16, 8, 8)
     return Case(
@@ -1167,6 +1173,7 @@ CASES = {
     "kandinsky5": functools.partial(kandinsky_case, False),
     "kandinsky5_image": functools.partial(kandinsky_case, True),
     "hidream": hidream_case,
+    "hidream_e1": functools.partial(hidream_case, True),
     "ltxv": ltxv_case,
     "cosmos_predict2": functools.partial(cosmos_case, False),
     "anima": functools.partial(cosmos_case, True),

@@ -54,6 +54,7 @@ KINDS = (
     "ltx23",
     "minimax_h3",
     "minimax_h3_i2v",
+    "hidream_e1",
 )
 
 # The families whose every text attention block is a default block, and whose runner case says which calls are
@@ -79,6 +80,7 @@ CHECKED_FOR_MISSED_CALLS = (
     "hunyuan_image21_refiner",
     "minimax_h3",
     "minimax_h3_i2v",
+    "hidream_e1",
 )
 
 

@@ -605,3 +605,41 @@ def test_keys_read_in_another_order_give_the_same_attention(positional_mask):
     moved_mask = args[4] if positional_mask else kwargs["mask"]
     assert torch.equal(args[1], k[:, order]) and torch.equal(moved_mask[:, :, 6], mask[:, :, 4])
     torch.testing.assert_close(attention.attention_basic(*args, **kwargs), attention.attention_basic(q, k, v, 4, mask))
+
+
+def test_hidream_e1_target_rows_interleaved_with_the_edit_image_are_read_first():
+    """HiDream E1: [4 target | 4 reference] patches per row, then the text. Only the target rows change, over the
+    text keys; the result is the formula with the target rows where they are (an oracle indexing them in place)."""
+    call = model_call(
+        "HiDreamImageTransformer2DModel",
+        {"patch_size": 2},
+        torch.zeros(1, 16, 4, 8),
+        torch.zeros(1, 3, 8),
+        image_cond=torch.zeros(1, 16, 4, 8),
+        encoder_hidden_states_llama3=torch.zeros(1, 2, 2, 8),
+    )
+    layout = families.hidream.hidream_layout(call)
+    assert layout.text == slice(16, 23) and layout.image == slice(0, 8) and layout.length == 23
+    target = torch.tensor([0, 1, 2, 3, 8, 9, 10, 11])
+    assert torch.equal(layout.query_order[:8], target)
+    site = pack.nodes.layer_selection.Site("double", 0, None)
+    forward = dit.JointForward(families.HIDREAM, [site], layout)
+    override = dit.PladisJointAttention(1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site}))
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(1, 23, 32, generator=g) for _ in range(3))  # (B, L, H·D), 2 heads
+    k[:, 17] *= 3.0
+    out = override(attention.attention_basic, q, k, v, 2, transformer_options={"pladis_joint_forward": forward})
+    assert forward.patched_calls == 1
+    out = out.view(1, 23, 2, 16).transpose(1, 2).double()
+
+    qh, kh, vh = (t.double().view(1, 23, 2, 16).transpose(1, 2) for t in (q, k, v))
+    logits = qh @ kh.transpose(-1, -2) / 4.0
+    weights = logits.softmax(dim=-1)
+    block = weights[:, :, target, 16:]
+    mass = block.sum(dim=-1, keepdim=True)
+    weights[:, :, target, 16:] = block + 2.0 * (mass * entmax_reference(logits[:, :, target, 16:], 1.5) - block)
+    reference = weights @ vh
+    assert (out - reference).abs().max() / reference.abs().max() < 1e-5
+    others = torch.tensor([i for i in range(23) if i not in target.tolist()])  # reference patches and text rows
+    dense = logits.softmax(dim=-1) @ vh
+    torch.testing.assert_close(out[:, :, others], dense[:, :, others], atol=1e-6, rtol=1e-5)
