@@ -84,7 +84,7 @@ FAMILIES: tuple[DitFamily, ...] = (
 SUPPORTED = (
     "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
     "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, Animate-2, SCAIL, SCAIL-2, WanDancer), "
-    "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo and pixel space), "
+    "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo, Omni and pixel space), "
     "Cosmos Predict1, Cosmos Predict2, Anima, LTXV, HiDream I1 and E1, Kandinsky 5 and 5 Image, AuraFlow, CogVideoX, "
     "MageFlow, Krea2, OmniGen2, Boogu-Image, JoyImage, Lens, Ideogram 4, PixelDiT T2I and PiD, "
     "HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option), "

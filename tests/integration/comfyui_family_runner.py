@@ -370,7 +370,9 @@ def wan_case(variant):
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), cross_expect(32), ["block"])
 
 
-def lumina_case(zimage, pixel=False):
+def lumina_case(zimage, pixel=False, omni=False):
+    """Lumina 2, Z-Image, Z-Image pixel space; Omni: a reference image with its own text, SigLIP features and
+    latent ([captions | SigLIP groups | images], each padded to 32)."""
     if zimage and not hasattr(comfy.supported_models, "ZImage"):
         return None
     if pixel and not hasattr(comfy.supported_models, "ZImagePixelSpace"):
@@ -398,6 +400,8 @@ def lumina_case(zimage, pixel=False):
     if zimage:
         # (Z-Image's modulation assumes a width of at least 256)
         config.update(z_image_modulation=True, pad_tokens_multiple=32, dim=256, axes_dims=[16, 24, 24])
+    if omni:
+        config.update(siglip_feat_dim=24)
     known = set(inspect.signature(lumina.NextDiT.__init__).parameters)
     config = {k: v for k, v in config.items() if k in known | {"image_model"}}
     if pixel:  # RGB patches in, a small per-patch decoder out
@@ -407,10 +411,24 @@ def lumina_case(zimage, pixel=False):
         model_config = (comfy.supported_models.ZImage if zimage else comfy.supported_models.Lumina2)(config)
 
     def cond(seed, n):  # (ComfyUI 0.3.64 reads the token count from the encoder's mask)
-        mask = torch.ones(1, n, dtype=torch.long)
-        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), {"attention_mask": mask}]]
+        extra = {"attention_mask": torch.ones(1, n, dtype=torch.long)}
+        if omni:
+            g = gen(seed + 10)
+            vision = types.SimpleNamespace(
+                image_sizes=[(3, 64, 64)], last_hidden_state=torch.randn(1, 16, 24, generator=g)
+            )
+            extra.update(
+                reference_latents=[torch.randn(1, 16, 8, 8, generator=g)],
+                reference_latents_text_embeds=[torch.randn(1, 4, CONTEXT_DIM, generator=g)],
+                clip_vision_outputs=[vision],  # a 64x64 image: 4x4 SigLIP tokens
+            )
+        return [[torch.randn(1, n, CONTEXT_DIM, generator=gen(seed)), extra]]
 
     def expect(n_query, n_key, n_text):
+        if omni:  # [ref text 4 | pads 28 | prompt | pads] [SigLIP 16 | pads 16] [pads 32] [ref image 16 | pads] [image]
+            if n_query != n_key or n_query != 192:
+                return None
+            return torch.tensor([*range(4), *range(32, 32 + n_text)]), slice(160, 176)
         caption = 32 if zimage else n_text
         if n_query != n_key or n_query < caption + 16:
             return None
@@ -1180,6 +1198,7 @@ CASES = {
     "lumina2": functools.partial(lumina_case, False),
     "zimage": functools.partial(lumina_case, True),
     "zimage_pixel": functools.partial(lumina_case, True, pixel=True),
+    "zimage_omni": functools.partial(lumina_case, True, omni=True),
     "wan_vace": functools.partial(wan_case, "vace"),
     "wan_camera": functools.partial(wan_case, "camera"),
     "wan_humo": functools.partial(wan_case, "humo"),

@@ -55,6 +55,7 @@ KINDS = (
     "minimax_h3",
     "minimax_h3_i2v",
     "hidream_e1",
+    "zimage_omni",
 )
 
 # The families whose every text attention block is a default block, and whose runner case says which calls are
@@ -81,6 +82,7 @@ CHECKED_FOR_MISSED_CALLS = (
     "minimax_h3",
     "minimax_h3_i2v",
     "hidream_e1",
+    "zimage_omni",
 )
 
 

@@ -446,10 +446,44 @@ def test_z_image_caption_and_image_pads_are_filler():
     assert layout.text == slice(0, 5) and layout.image == slice(32, 48) and layout.length == 48
     lumina2 = model_call("NextDiT", {"patch_size": 2, "pad_tokens_multiple": None}, call.x, call.context)
     assert families.lumina.lumina_layout(lumina2).image == slice(5, 21)
-    omni = model_call(
-        "NextDiT", {"patch_size": 2, "pad_tokens_multiple": 32}, call.x, call.context, ref_latents=[call.x]
+
+
+def test_z_image_omni_text_keys_are_every_captions_tokens_and_only_the_target_rows_change():
+    attributes = {"patch_size": 2, "pad_tokens_multiple": 32, "siglip_embedder": object()}
+    x, prompt = torch.zeros(1, 16, 8, 8), torch.zeros(1, 5, 8)
+    two_references = model_call(
+        "NextDiT",
+        attributes,
+        x,
+        prompt,
+        ref_latents=[torch.zeros(1, 16, 8, 8), torch.zeros(1, 16, 16, 8)],  # 16 and 32 tokens
+        ref_contexts=[torch.zeros(1, 3, 8)],  # the second reference has no text: a caption of pads only
+        siglip_feats=[torch.zeros(1, 6, 6, 24)],  # 36 tokens for the first; the second and the target: pads
     )
-    assert families.lumina.lumina_layout(omni).text == slice(0, 0)  # Z-Image Omni: passed through
+    layout = families.lumina.lumina_layout(two_references)
+    # captions [3 | 29 pads] [32 pads] [5 | 27 pads], SigLIP [36 | 28 pads] [32 pads] [32 pads], images
+    # [16 | 16 pads] [32] [16 target | 16 pads]
+    assert layout.text == slice(0, 8) and layout.image == slice(288, 304) and layout.length == 320
+    assert layout.key_order[:8].tolist() == [0, 1, 2, 64, 65, 66, 67, 68]
+    assert sorted(layout.key_order.tolist()) == list(range(320))
+    without_siglip = model_call(
+        "NextDiT", {"patch_size": 2, "pad_tokens_multiple": 32}, x, prompt, ref_latents=[torch.zeros(1, 16, 8, 8)]
+    )
+    layout = families.lumina.lumina_layout(without_siglip)  # [32 pads] [5 | 27] [16 | 16] [target]
+    assert (
+        layout.text == slice(0, 5)
+        and layout.image == slice(96, 112)
+        and layout.key_order[:5].tolist()
+        == [
+            32,
+            33,
+            34,
+            35,
+            36,
+        ]
+    )
+    lumina2 = model_call("NextDiT", {"patch_size": 2, "pad_tokens_multiple": None}, x, prompt, ref_latents=[x])
+    assert "padding" in families.lumina.lumina_layout(lumina2).note
 
 
 def test_hunyuan_vision_tokens_and_reference_latent_are_not_text():
