@@ -109,7 +109,7 @@ class JointForward:
                 if stream is None:
                     return None
                 part = stream.part
-            image = slice(0, n_query)
+            image = layout.image if layout.image_rows_only else slice(0, n_query)
         elif self.family.attention == SELF_AND_CROSS:
             if n_key != n_query + layout.length:
                 return None
@@ -126,7 +126,7 @@ class JointForward:
         index = self.counters.get((id(owner), part), 0)
         self.counters[id(owner), part] = index + 1
         self.joint_calls += 1
-        cross = self.family.cross_attention and layout.text == slice(0, n_key)
+        cross = self.family.cross_attention and layout.text == slice(0, n_key) and image == slice(0, n_query)
         text = layout.text
         if self.family.attention == SELF_AND_CROSS:
             text = slice(n_query + text.start, n_query + text.stop)

@@ -87,7 +87,7 @@ SUPPORTED = (
     "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo, Omni and pixel space), "
     "Cosmos Predict1, Cosmos Predict2, Anima, LTXV, HiDream I1 and E1, Kandinsky 5 and 5 Image, AuraFlow, CogVideoX, "
     "MageFlow, Krea2, OmniGen2, Boogu-Image, JoyImage, Lens, Ideogram 4, PixelDiT T2I and PiD, "
-    "HiDream-O1 (text-to-image), Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option), "
+    "HiDream-O1, Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option), "
     "MiniMax H3 (video rows)"
 )
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}

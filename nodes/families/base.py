@@ -57,6 +57,8 @@ class TokenLayout:
     ``key_order``: joint attention whose text keys are not contiguous (MiniMax H3's vision pads among the prompt's
     tokens): the order in which to read the keys (and values) so that the text keys are ``text``; attention
     does not depend on the order of its keys. None where they are contiguous already.
+    ``image_rows_only``: cross-attention whose queries after ``image`` keep their dense rows (HiDream-O1's
+    reference patches).
     ``query_order``: joint attention whose changed rows are not contiguous (HiDream E1's target and reference tokens
     interleave row by row): the order in which to read the queries so that those rows are ``image``; the output
     rows are put back in the model's order. None where they are contiguous already.
@@ -70,6 +72,7 @@ class TokenLayout:
     streams: tuple[QueryStream, ...] = ()
     key_order: torch.Tensor | None = None
     query_order: torch.Tensor | None = None
+    image_rows_only: bool = False
     note: str = ""
 
 

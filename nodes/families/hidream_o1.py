@@ -6,26 +6,43 @@ generation pass only: every generation row over the prompt's key columns, mass-p
 whose first ``ar_len`` keys are text.
 
 Text keys: the prompt's tokens before the timestep token (``ar_len``, which ComfyUI computes in ``extra_conds``);
-the timestep token and the image keys keep their dense weights. With reference images (editing) the prompt
-holds the references' vision tokens among its own and the sequence gains their patches: not described, the
-calls pass through unchanged.
+the timestep token and the image keys keep their dense weights. With reference images (editing), ComfyUI splices
+each reference's [vision start | ViT tokens | vision end] into the prompt and appends the references' patches
+after the target's ([prompt with vision tokens | tms | target | reference patches]): the spliced tokens are not
+text (read after the text keys, ``key_order``), and the reference patches' rows keep their dense attention.
 """
 
 from __future__ import annotations
 
+import torch
+
 from .base import CROSS, DitFamily, ModelCall, TokenLayout
 
 NOTHING = TokenLayout(slice(0, 0), slice(0, 0), 0)
+# Qwen3-VL's <|vision_start|>, <|vision_end|> and <|image_pad|>: what ComfyUI splices in for each reference
+VISION_TOKEN_IDS = (151652, 151653, 151655)
 
 
 def hidream_o1_layout(call: ModelCall) -> TokenLayout:
     conds = call.conds
     ids, prompt = conds.get("input_ids"), conds.get("ar_len")
-    if ids is None or not isinstance(prompt, int) or prompt <= 0 or conds.get("ref_patches") is not None:
+    if ids is None or not isinstance(prompt, int) or prompt <= 0:
         return NOTHING
     patch = call.diffusion_model.patch_size
-    length = ids.shape[-1] + (call.x.shape[-2] // patch) * (call.x.shape[-1] // patch)
-    return TokenLayout(slice(0, prompt), slice(0, length - prompt), length)
+    target = (call.x.shape[-2] // patch) * (call.x.shape[-1] // patch)
+    references = conds.get("ref_patches")
+    if references is None:
+        length = ids.shape[-1] + target
+        return TokenLayout(slice(0, prompt), slice(0, length - prompt), length)
+    length = ids.shape[-1] + target + references.shape[-2]
+    is_text = torch.ones(length, dtype=torch.bool, device=ids.device)
+    is_text[prompt:] = False
+    is_text[:prompt] = ~torch.isin(ids[0, :prompt], torch.tensor(VISION_TOKEN_IDS, device=ids.device))
+    order = torch.cat((is_text.nonzero().flatten(), (~is_text).nonzero().flatten()))
+    generation = ids.shape[-1] - prompt + target  # the timestep token and the target's patches
+    return TokenLayout(
+        slice(0, int(is_text.sum())), slice(0, generation), length, key_order=order, image_rows_only=True
+    )
 
 
 HIDREAM_O1 = DitFamily(

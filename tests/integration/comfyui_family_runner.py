@@ -958,7 +958,8 @@ def pixeldit_case(pid=False):
     return Case(model_config, model_class, latent, cond(1, TEXT), cond(2, NEGATIVE_TEXT), expect, ["double"])
 
 
-def hidream_o1_case():
+def hidream_o1_case(edit=False):
+    """Text-to-image; edit: a reference image (its ViT tokens spliced into the prompt, its patches appended)."""
     if not hasattr(comfy.model_base, "HiDreamO1"):
         return None
     import comfy.ldm.hidream_o1.model as o1
@@ -981,13 +982,23 @@ def hidream_o1_case():
         # The prompt's token ids, ending with the timestep token, as ComfyUI's HiDream-O1 text encoder gives them
         g = gen(seed)
         ids = torch.cat([torch.randint(0, 1000, (1, n), generator=g), torch.tensor([[o1.TMS_TOKEN_ID]])], dim=1)
-        return [[torch.zeros(1, n + 1, 8), {"text_input_ids": ids}]]
+        extra = {"text_input_ids": ids}
+        if edit:
+            extra["reference_latents"] = [torch.rand(1, 64, 96, 3, generator=g)]  # an image, as ComfyUI loads one
+        return [[torch.zeros(1, n + 1, 8), extra]]
 
     def expect(n_query, n_key, n_text):
-        # The generation pass: the timestep token's and the 16 image patches' rows over [prompt | tms | image]
-        if n_query != 17 or n_key != n_text + 17:
+        if not edit:
+            # The generation pass: the timestep token's and the 16 image patches' rows over [prompt | tms | image]
+            if n_query != 17 or n_key != n_text + 17:
+                return None
+            return slice(0, n_text), slice(0, n_query)
+        # [3 prompt tokens | vision start, N ViT tokens, vision end | the rest of the prompt | tms | target | refs]
+        vision = n_key - n_query - n_text  # the spliced tokens
+        if n_query <= 17 or vision <= 2:
             return None
-        return slice(0, n_text), slice(0, n_query)
+        text = torch.tensor([*range(3), *range(3 + vision, n_text + vision)])
+        return text, slice(0, 17)  # the reference patches' rows stay dense
 
     latent = torch.zeros(1, 3, 128, 128)  # pixel space, 32x32 patches: 16 image tokens
     model_class = comfy.model_base.HiDreamO1
@@ -1229,6 +1240,7 @@ CASES = {
     "pixeldit_pid": functools.partial(pixeldit_case, True),
     "cosmos_predict1": cosmos_predict1_case,
     "hidream_o1": hidream_o1_case,
+    "hidream_o1_edit": functools.partial(hidream_o1_case, True),
     "stable_cascade_c": stage_c_case,
     "minimax_h3": minimax_h3_case,
     "minimax_h3_i2v": functools.partial(minimax_h3_case, True),

@@ -56,6 +56,7 @@ KINDS = (
     "minimax_h3_i2v",
     "hidream_e1",
     "zimage_omni",
+    "hidream_o1_edit",
 )
 
 # The families whose every text attention block is a default block, and whose runner case says which calls are
@@ -83,6 +84,7 @@ CHECKED_FOR_MISSED_CALLS = (
     "minimax_h3_i2v",
     "hidream_e1",
     "zimage_omni",
+    "hidream_o1_edit",
 )
 
 

@@ -677,3 +677,23 @@ def test_hidream_e1_target_rows_interleaved_with_the_edit_image_are_read_first()
     others = torch.tensor([i for i in range(23) if i not in target.tolist()])  # reference patches and text rows
     dense = logits.softmax(dim=-1) @ vh
     torch.testing.assert_close(out[:, :, others], dense[:, :, others], atol=1e-6, rtol=1e-5)
+
+
+def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_rows_stay_dense():
+    ids = torch.tensor([[7, 8, 9, 151652, 151655, 151655, 151653, 10, 11, 151673]])  # 3 | vision | 2 | tms
+    call = model_call(
+        "HiDreamO1Transformer",
+        {"patch_size": 32},
+        torch.zeros(1, 3, 64, 64),  # 4 target patches
+        torch.zeros(1, 10, 8),
+        input_ids=ids,
+        ar_len=9,
+        ref_patches=torch.zeros(1, 6, 3072),
+    )
+    layout = families.hidream_o1.hidream_o1_layout(call)
+    assert layout.length == 20 and layout.text == slice(0, 5) and layout.image == slice(0, 5)
+    assert layout.key_order[:5].tolist() == [0, 1, 2, 7, 8] and layout.image_rows_only
+    forward = dit.JointForward(families.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout)
+    q, k = torch.randn(1, 11, 64), torch.randn(1, 20, 64)  # the generation pass: tms, target and reference rows
+    call = forward.classify(object(), q, k, {}, {"block_index": 0})
+    assert call.image == slice(0, 5) and not call.cross and call.key_order is layout.key_order
