@@ -438,6 +438,18 @@ def _call_options(options: dict, forward: JointForward) -> dict:
     return changed
 
 
+def orders_on_device(layout: TokenLayout, x: Any) -> TokenLayout:
+    """The layout with its key and query orders on the latent's device: moved once per model call, not at every
+    attention call."""
+    device = getattr(x, "device", None)
+    moved = {
+        name: order.to(device)
+        for name in ("key_order", "query_order")
+        if (order := getattr(layout, name)) is not None and device is not None and order.device != device
+    }
+    return replace(layout, **moved) if moved else layout
+
+
 def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     """APPLY_MODEL wrapper: adds a fresh ``JointForward`` for this model call to its transformer options."""
     base_model = executor.class_obj
@@ -446,7 +458,7 @@ def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     if family is None:
         return executor(*args, **kwargs)
     x, _, context = comfy_bridge.apply_model_inputs(args, kwargs)
-    layout = family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs))
+    layout = orders_on_device(family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs)), x)
     kwargs = {name: value for name, value in kwargs.items() if not name.startswith(PACK_COND_PREFIX)}
     forward = JointForward(family, block_sites(diffusion_model, family), layout)
     out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: _call_options(options, forward))

@@ -697,3 +697,10 @@ def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_row
     q, k = torch.randn(1, 11, 64), torch.randn(1, 20, 64)  # the generation pass: tms, target and reference rows
     call = forward.classify(object(), q, k, {}, {"block_index": 0})
     assert call.image == slice(0, 5) and not call.cross and call.key_order is layout.key_order
+
+
+def test_key_and_query_orders_move_to_the_latents_device_once_per_model_call():
+    layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=torch.tensor([1, 1, 0, 0, 0, 1, 1])))
+    moved = dit.orders_on_device(layout, torch.zeros(1, device="meta"))
+    assert moved.key_order.device.type == "meta" and moved.text == layout.text and moved.image == layout.image
+    assert dit.orders_on_device(layout, torch.zeros(1)) is layout  # already there: unchanged
