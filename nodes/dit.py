@@ -154,39 +154,42 @@ def batch_rows(args: tuple, kwargs: dict, rows: slice) -> tuple[tuple, dict]:
     return args, {n: part(x) if n == "mask" else x for n, x in kwargs.items()}
 
 
+def _named(args: tuple, kwargs: dict) -> dict:
+    """An attention call's arguments after q, k, v, by name (positional ones as the backends' signature names them)."""
+    return {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+
+
+def _with_mask(args: tuple, kwargs: dict, mask: torch.Tensor) -> tuple[tuple, dict]:
+    """The call's arguments with ``mask`` where the call passed its mask (positionally or by name)."""
+    if len(args) > 4:
+        return (*args[:4], mask, *args[5:]), kwargs
+    return args, {**kwargs, "mask": mask}
+
+
 def keys_in_order(args: tuple, kwargs: dict, order: torch.Tensor) -> tuple[tuple, dict]:
     """An attention call's arguments with its keys, values and mask columns read in ``order``: the same
     attention (the queries' order, and so the output's, is kept)."""
-    named = {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+    named = _named(args, kwargs)
     axis = 2 if named.get("skip_reshape", False) else 1
     order = order.to(args[1].device)
-    k, v = (t.index_select(axis, order) for t in args[1:3])
+    args = (args[0], *(t.index_select(axis, order) for t in args[1:3]), *args[3:])
     mask = named.get("mask")
     if isinstance(mask, torch.Tensor) and mask.shape[-1] == order.shape[0]:
-        mask = mask.index_select(-1, order.to(mask.device))
-        if len(args) > 4:
-            args = (*args[:4], mask, *args[5:])
-        else:
-            kwargs = {**kwargs, "mask": mask}
-    return (args[0], k, v, *args[3:]), kwargs
+        args, kwargs = _with_mask(args, kwargs, mask.index_select(-1, order.to(mask.device)))
+    return args, kwargs
 
 
 def queries_in_order(attend: Callable, func: Callable, call: JointCall, args: tuple, kwargs: dict) -> torch.Tensor:
     """``attend`` on the queries (and mask rows) read in ``call.query_order``, its output rows put back in the
     model's order: the same attention, row by row."""
-    named = {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+    named = _named(args, kwargs)
     order = call.query_order.to(args[0].device)
-    q = args[0].index_select(2 if named.get("skip_reshape", False) else 1, order)
+    args = (args[0].index_select(2 if named.get("skip_reshape", False) else 1, order), *args[1:])
     mask = named.get("mask")
     if isinstance(mask, torch.Tensor) and mask.dim() >= 2 and mask.shape[-2] == order.shape[0]:
-        mask = mask.index_select(-2, order.to(mask.device))
-        if len(args) > 4:
-            args = (*args[:4], mask, *args[5:])
-        else:
-            kwargs = {**kwargs, "mask": mask}
-    out = attend(func, call, (q, *args[1:]), kwargs)
-    back = torch.argsort(order)
-    return out.index_select(2 if named.get("skip_output_reshape", False) else 1, back)
+        args, kwargs = _with_mask(args, kwargs, mask.index_select(-2, order.to(mask.device)))
+    out = attend(func, call, args, kwargs)
+    return out.index_select(2 if named.get("skip_output_reshape", False) else 1, torch.argsort(order))
 
 
 def _heads_view(t: torch.Tensor, heads: int, skip_reshape: bool) -> torch.Tensor:
@@ -231,7 +234,7 @@ class AttentionArgs:
 
     @classmethod
     def read(cls, args: tuple, kwargs: dict) -> AttentionArgs:
-        named = {**dict(zip(_POSITIONAL, args[3:], strict=False)), **kwargs}
+        named = _named(args, kwargs)
         heads, skip_reshape = named["heads"], named.get("skip_reshape", False)
         q, k, v = args[:3]
         q = _heads_view(q, heads, skip_reshape)

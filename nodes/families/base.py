@@ -116,6 +116,16 @@ def no_text(note: str) -> TokenLayout:
     return TokenLayout(slice(0, 0), slice(0, 0), 0, note=note)
 
 
+def text_keys_first(is_text: torch.Tensor, image: slice, **fields: Any) -> TokenLayout:
+    """The layout of a joint attention whose text keys are where ``is_text`` (one flag per key) is set: read
+    first (``key_order``) unless they are a prefix of the keys already."""
+    tokens = int(is_text.sum())
+    if bool(is_text[:tokens].all()):
+        return TokenLayout(slice(0, tokens), image, is_text.shape[0], **fields)
+    order = torch.cat((is_text.nonzero().flatten(), (~is_text).nonzero().flatten()))
+    return TokenLayout(slice(0, tokens), image, is_text.shape[0], key_order=order, **fields)
+
+
 def image_token_count(x: torch.Tensor, patch_size: Any) -> int:
     """Tokens of a (B, C, H, W) or (B, C, T, H, W) latent cut into patches (padded up to whole patches, as the
     models do); an int patch size patches H and W only."""

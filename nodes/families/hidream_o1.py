@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import CROSS, DitFamily, ModelCall, TokenLayout
+from .base import CROSS, DitFamily, ModelCall, TokenLayout, text_keys_first
 
 NOTHING = TokenLayout(slice(0, 0), slice(0, 0), 0)
 # Qwen3-VL's <|vision_start|>, <|vision_end|> and <|image_pad|>: what ComfyUI splices in for each reference
@@ -35,14 +35,10 @@ def hidream_o1_layout(call: ModelCall) -> TokenLayout:
         length = ids.shape[-1] + target
         return TokenLayout(slice(0, prompt), slice(0, length - prompt), length)
     length = ids.shape[-1] + target + references.shape[-2]
-    is_text = torch.ones(length, dtype=torch.bool, device=ids.device)
-    is_text[prompt:] = False
-    is_text[:prompt] = ~torch.isin(ids[0, :prompt], torch.tensor(VISION_TOKEN_IDS, device=ids.device))
-    order = torch.cat((is_text.nonzero().flatten(), (~is_text).nonzero().flatten()))
+    is_text = torch.zeros(length, dtype=torch.bool)
+    is_text[:prompt] = ~torch.isin(ids[0, :prompt].cpu(), torch.tensor(VISION_TOKEN_IDS))
     generation = ids.shape[-1] - prompt + target  # the timestep token and the target's patches
-    return TokenLayout(
-        slice(0, int(is_text.sum())), slice(0, generation), length, key_order=order, image_rows_only=True
-    )
+    return text_keys_first(is_text, slice(0, generation), image_rows_only=True)
 
 
 HIDREAM_O1 = DitFamily(

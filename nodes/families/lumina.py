@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_token_count, no_text
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_token_count, no_text, text_keys_first
 
 
 def _padded(tokens: int, multiple: int) -> int:
@@ -54,11 +54,7 @@ def zimage_omni_layout(call: ModelCall, multiple: int | None) -> TokenLayout:
     length = start + _padded(image, multiple)
     is_text = torch.zeros(length, dtype=torch.bool)
     is_text[torch.cat(text)] = True
-    tokens = int(is_text.sum())
-    if bool(is_text[:tokens].all()):  # the prompt's tokens only, first: no reordering
-        return TokenLayout(slice(0, tokens), slice(start, start + image), length)
-    order = torch.cat((is_text.nonzero().flatten(), (~is_text).nonzero().flatten()))
-    return TokenLayout(slice(0, tokens), slice(start, start + image), length, key_order=order)
+    return text_keys_first(is_text, slice(start, start + image))
 
 
 def lumina_layout(call: ModelCall) -> TokenLayout:

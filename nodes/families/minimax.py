@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .base import JOINT, DitFamily, ModelCall, TokenLayout, no_text
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, no_text, text_keys_first
 
 
 def _segment(layout: Any, kind: str) -> tuple[int, int] | None:
@@ -34,14 +34,11 @@ def minimax_h3_layout(call: ModelCall) -> TokenLayout:
     if text != (0, text_tokens) or video is None:
         return no_text("the packed layout does not match this model call's prompt")
     tags = payload.get("text_token_tags")
-    if tags is None or bool((tags.reshape(-1) == 1).all()):
-        return TokenLayout(slice(0, text_tokens), slice(*video), packed.seq_len)
-    is_text = tags.reshape(-1) == 1
-    if is_text.shape[0] != text_tokens:
+    if tags is not None and tags.numel() != text_tokens:
         return no_text("the prompt's token tags do not match its tokens")
-    rest = torch.arange(text_tokens, packed.seq_len, device=is_text.device)
-    order = torch.cat((is_text.nonzero().flatten(), (~is_text).nonzero().flatten(), rest))
-    return TokenLayout(slice(0, int(is_text.sum())), slice(*video), packed.seq_len, key_order=order)
+    is_text = torch.zeros(packed.seq_len, dtype=torch.bool)
+    is_text[:text_tokens] = True if tags is None else tags.reshape(-1).cpu() == 1
+    return text_keys_first(is_text, slice(*video))
 
 
 MINIMAX_H3 = DitFamily(
@@ -50,6 +47,6 @@ MINIMAX_H3 = DitFamily(
     (("single", "blocks"),),
     JOINT,
     minimax_h3_layout,
-    "the encoder's text-tagged tokens; a prompt with vision pads among them is passed through; only the target "
-    "video's rows change (condition, reference and audio rows unchanged)",
+    "the encoder's text-tagged tokens; vision pads among them keep their dense weights; only the target video's "
+    "rows change (condition, reference and audio rows unchanged)",
 )
