@@ -22,7 +22,9 @@ import torch
 import triton
 import triton.language as tl
 
-__all__ = ["INTERPRETED", "pladis_attention_heads_fused"]
+__all__ = ["INTERPRETED", "TRITON_VERSION", "is_compile_error", "pladis_attention_heads_fused"]
+
+TRITON_VERSION = ".".join(triton.__version__.split(".")[:2])
 
 BISECTION_STEPS = 6
 NEWTON_STEPS = 3
@@ -33,6 +35,10 @@ INTERPRETER_BLOCK_M = 128
 # Tile overrides for tuning on a GPU (bench/gpu_suite.py sweeps them); None = the defaults below.
 BLOCK_M_OVERRIDE: int | None = None
 NUM_WARPS_OVERRIDE: int | None = None
+# The smallest normal fp32, a floor against division by zero. Float literals must stay in fp32's normal range:
+# Triton types a Python float outside it (1e-38, say) as fp64, which Triton 3.2–3.6 then propagate (no
+# kernel compiles; the interpreter turns fp64 → bf16 casts into zeros).
+FP32_TINY = tl.constexpr(2.0**-126)
 
 
 @triton.jit
@@ -65,7 +71,7 @@ def _newton_step(x, lo, mass, BETA: tl.constexpr):
 @triton.jit
 def _power(t, beta):
     """t^β for t ≥ 0."""
-    return tl.where(t > 0, tl.exp2(beta * tl.log2(tl.maximum(t, 1e-38))), 0.0)
+    return tl.where(t > 0, tl.exp2(beta * tl.log2(tl.maximum(t, FP32_TINY))), 0.0)
 
 
 @triton.jit
@@ -84,7 +90,7 @@ def _entmax_threshold(x, zero_row, mass_unit, repeats, alpha_minus_one, beta, n_
             lo = tl.where(above, mid, lo)
             hi = tl.where(above, hi, mid)
         # Renormalised: R is the row's actual sum.
-        return lo, tl.maximum(tl.sum(_power(tl.maximum(u - lo[:, None], 0.0), beta), 1), 1e-38)
+        return lo, tl.maximum(tl.sum(_power(tl.maximum(u - lo[:, None], 0.0), beta), 1), FP32_TINY)
     mass = repeats * mass_unit
     if BETA == 1:
         lo = zero_row - mass
@@ -116,7 +122,7 @@ def _entmax_threshold(x, zero_row, mass_unit, repeats, alpha_minus_one, beta, n_
         p = tl.maximum(x - sigma[:, None], 0.0)
         if BETA == 2:
             p = p * p
-        norm = tl.where(wrong, tl.maximum(tl.sum(p, 1), 1e-38), norm)
+        norm = tl.where(wrong, tl.maximum(tl.sum(p, 1), FP32_TINY), norm)
     return sigma, norm
 
 
@@ -186,7 +192,7 @@ def _pladis_kernel(
         dense_factor = tl.where(has_keys, tl.exp(row_max - lse.to(tl.float32)), 0.0)
         share = exp_sum * dense_factor
     else:
-        dense_factor = 1.0 / tl.maximum(exp_sum, 1e-38)
+        dense_factor = 1.0 / tl.maximum(exp_sum, FP32_TINY)
         share = tl.where(has_keys, 1.0, 0.0)
 
     repeats = tl.load(Repeats + b).to(tl.float32)
@@ -242,9 +248,27 @@ def _pladis_kernel(
         tl.store(o_ptrs, result.to(Out.dtype.element_ty), mask=o_mask)
 
 
-INTERPRETED = not isinstance(_pladis_kernel, triton.runtime.JITFunction)
-# The interpreter (triton 3.9) multiplies bfloat16 tiles wrongly (and may accumulate fp16 ones in fp16);
+def _is_interpreted(kernel) -> bool:
+    """Whether ``triton.jit`` gave an interpreted function (Triton ≥ 3.2 names its class; before, not a JIT)."""
+    try:
+        from triton.runtime.interpreter import InterpretedFunction
+    except ImportError:
+        return not isinstance(kernel, triton.runtime.JITFunction)
+    return isinstance(kernel, InterpretedFunction)
+
+
+INTERPRETED = _is_interpreted(_pladis_kernel)
+# The interpreters (Triton 3.2–3.9) multiply bfloat16 tiles wrongly (and may accumulate fp16 ones in fp16);
 # products of fp16/bf16 values are exact in fp32, so there the dots take fp32 operands: the same result.
+
+
+def is_compile_error(error: BaseException) -> bool:
+    """Whether a launch failed in Triton's compiler (front end, MLIR passes, ptxas, resources at load)."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if names & {"CompilationError", "PTXASError", "OutOfResources"}:
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and any(mark in text for mark in ("PassManager", "ptxas", "PTX codegen"))
 
 
 def _block(n: int) -> int:
@@ -298,9 +322,9 @@ def pladis_attention_heads_fused(
     if INTERPRETED:
         block_m = min(INTERPRETER_BLOCK_M, _block(n_query))
     else:
-        # About 32 fp32 scores per thread. Compiled for sm_90 (not run): 64×128 tiles, 8 warps, 241 registers
-        # and no spills; 16×512: 1.7 KB spilled, 16×1024: 5.7 KB (16 warps leave 64 registers: worse).
-        block_m = BLOCK_M_OVERRIDE or (64 if block_n <= 128 else 32 if block_n <= 256 else 16)
+        # About 32 fp32 scores per thread. Registers and spills per tile: docs/gpu.md (scripts/triton_aot.py);
+        # 32×128 with 4 warps rather than 64×128 with 8: 127 registers, not 255 and a spill on sm_80/86.
+        block_m = BLOCK_M_OVERRIDE or (64 if block_n <= 64 else 32 if block_n <= 256 else 16)
     num_warps = NUM_WARPS_OVERRIDE or max(4, min(8, block_m * block_n // 1024))
     grid = (triton.cdiv(n_query, block_m), batch * heads)
     _pladis_kernel[grid](
