@@ -193,12 +193,29 @@ class _Operand(NamedTuple):
 
 
 def backend_log_line(device: torch.device | str | None = None) -> str:
-    """One line for the run report: what the last call ran, or what would run on ``device``."""
+    """One line for the run report: what the last call ran, or what would run on ``device``; and, once the
+    kernel failed to compile in this process, that notice."""
     choice = last_backend() if device is None else backend_for(device)
+    notice = _state.kernels.get("compile_notice")
     if choice is None:
-        return "PLADIS engine: not run yet"
+        return "PLADIS engine: not run yet" + (f"; {notice}" if notice else "")
     names = {TRITON: "fused Triton kernel", INTERPRETER: "fused Triton kernel (interpreter)", EAGER: "eager PyTorch"}
-    return f"PLADIS engine: {names[choice.name]} ({choice.reason})"
+    line = f"PLADIS engine: {names[choice.name]} ({choice.reason})"
+    return line if notice is None or notice == choice.reason else f"{line}; {notice}"
+
+
+def _kernel_failure_notice(module, error: Exception) -> str:
+    """Logs why the kernel launch failed, the first compile error once per process as a user notice; the reason."""
+    detail = f"{type(error).__name__}: {' '.join(str(error).split())[:240]}"
+    if not module.is_compile_error(error):
+        _log_once(f"the Triton kernel failed ({detail}); eager path instead")
+        return f"kernel failed: {type(error).__name__}"
+    notice = f"Triton {module.TRITON_VERSION} could not compile the PLADIS kernel ({detail}); "
+    notice += "using the slower PyTorch path"
+    if "compile_notice" not in _state.kernels:
+        _state.kernels["compile_notice"] = notice
+        _log_once(notice)
+    return _state.kernels["compile_notice"]
 
 
 @contextlib.contextmanager
@@ -242,12 +259,12 @@ def _fused_attention_heads_op(
         return
     except Exception as error:  # a configuration the device cannot compile (resources): correct path instead
         _state.failed.add(_configuration(q, k, v, out))
-        _log_once(f"the Triton kernel failed ({type(error).__name__}: {str(error)[:300]}); eager path instead")
-        _state.last["engine"] = BackendChoice(EAGER, f"kernel failed: {type(error).__name__}")
+        reason = _kernel_failure_notice(module, error)
     from .cross_attention import pladis_attention_heads
 
     with forced_backend("eager"):
         pladis_attention_heads(q, k, v, alpha, scale, **arguments)
+    _state.last["engine"] = BackendChoice(EAGER, reason)
 
 
 @_fused_attention_heads_op.register_fake

@@ -165,3 +165,43 @@ def test_operands_beyond_the_kernels_32_bit_offsets_take_the_eager_path(triton_k
     assert dispatch._choose(huge, keys, keys, huge) == dispatch.BackendChoice(
         "eager", "a head's slice spans 2^31 elements or more"
     )
+
+
+def test_a_kernel_that_does_not_compile_says_so_in_the_log_and_the_report(monkeypatch, caplog, triton_kernels):
+    """A compile error (Triton 3.2–3.6 and the fp64 literal, say) is a notice where the user looks, once."""
+    import ast
+
+    from triton.compiler.errors import CompilationError
+
+    monkeypatch.setenv(dispatch.BACKEND_ENV, "triton")
+    for name, value in (("logged", set()), ("failed", set()), ("kernels", dict(dispatch._state.kernels))):
+        monkeypatch.setattr(dispatch._state, name, value)
+    node = ast.parse("norm = zero_row + mass").body[0]
+
+    def front_end_error(*args, **kwargs):
+        raise CompilationError("norm = zero_row + mass", node, "initial value for `norm` is of type fp32")
+
+    monkeypatch.setattr(triton_kernels, "pladis_attention_heads_fused", front_end_error)
+    expected = f"Triton {triton_kernels.TRITON_VERSION} could not compile the PLADIS kernel (CompilationError: "
+    with caplog.at_level(logging.WARNING, logger="pladis"):
+        for n_key in (77, 154):  # two configurations, two failed compiles, one notice
+            q, k, v = operands(n_key)
+            assert relative_error(run(q, k, v), oracle(q, k, v)) <= 1e-5
+    notices = [r.getMessage() for r in caplog.records if "could not compile" in r.getMessage()]
+    assert len(notices) == 1 and notices[0].startswith(f"PLADIS: {expected}")
+    assert notices[0].endswith("); using the slower PyTorch path")
+    line = dispatch.backend_log_line()
+    assert line.startswith(f"PLADIS engine: eager PyTorch ({expected}") and line.count("could not compile") == 1
+
+    from comfy_standins import make_model_patcher
+    from pack import import_pack
+
+    pack = import_pack()
+    monkeypatch.delenv(dispatch.BACKEND_ENV)  # auto: the report's device (CPU) takes the eager path
+    output = pack.nodes.PLADISModelPatch.execute(
+        model=make_model_patcher(), alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default",
+        custom_layers="",
+    )  # fmt: skip
+    report = output.ui["pladis"][0]
+    assert report["engine"] == f"PLADIS engine: eager PyTorch (cpu tensors); {notices[0].removeprefix('PLADIS: ')}"
+    assert report["summary"].endswith(report["engine"])
