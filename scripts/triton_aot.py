@@ -203,7 +203,11 @@ def _names(text: str) -> tuple[str, ...]:
 
 def configurations(args) -> list[tuple]:
     if args.only:
-        return [(int(arch), dtype, int(keys), args.head_dim[0], "alpha=1.5") for arch, dtype, keys in args.only]
+        rows = []
+        for arch, dtype, keys, *variant in args.only:
+            variant = variant[0] if variant else "alpha=1.5"
+            rows.append((int(arch), dtype, int(keys), 128 if variant.endswith("d128") else args.head_dim[0], variant))
+        return rows
     rows = [
         (arch, dtype, n_key, head_dim, "alpha=1.5")
         for arch in args.arch
@@ -232,6 +236,26 @@ def describe(row: dict) -> str:
     )
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """Registers and spills, one line per configuration (the tables of docs/gpu.md)."""
+    lines = [
+        "| Triton | arch | dtype | keys | tile (rows × keys / warps) | registers | spill stores / loads (B) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        tile = f"{row.get('block_m', '?')}×{row.get('block_n', '?')} / {row.get('num_warps', '?')}"
+        result = (
+            f"{row['registers']} | {row['spill_stores']} / {row['spill_loads']}"
+            if row["ok"]
+            else f"FAILED | {row['error'][:80]}"
+        )
+        notes = [f"d={row['head_dim']}"] if row.get("head_dim", 64) != 64 else []
+        notes += [row["variant"]] if row.get("variant", "alpha=1.5") != "alpha=1.5" else []
+        keys = f"{row['keys']} ({', '.join(notes)})" if notes else row["keys"]
+        lines.append(f"| {row['triton']} | {row['arch']} | {row['dtype']} | {keys} | {tile} | {result} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", type=_ints, default=ARCHS, help="compute capabilities, e.g. 80,86,89,90")
@@ -239,12 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=_ints, default=KEYS, help="key counts (one per row tile)")
     parser.add_argument("--head-dim", type=_ints, default=HEAD_DIMS, help="head sizes")
     parser.add_argument("--only", type=lambda text: [item.split(":") for item in text.split(",")],
-                        help="just these, e.g. 86:fp16:77,90:bf16:512 (arch:dtype:keys)")  # fmt: skip
+                        help="just these, e.g. 86:fp16:77,90:bf16:512:joint (arch:dtype:keys[:variant])")  # fmt: skip
     parser.add_argument("--variants", action="store_true", help="also masks, joint attention, other alphas")
     parser.add_argument("--block-m", type=int, help="override the dispatch's query tile (BLOCK_M_OVERRIDE)")
     parser.add_argument("--num-warps", type=int, help="override the dispatch's warps (NUM_WARPS_OVERRIDE)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON here")
+    parser.add_argument("--table", type=Path, nargs="+", help="print the rows of these JSON files as Markdown")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table([row for path in args.table for row in json.loads(path.read_text())]))
+        return 0
     missing = toolchain_missing()
     if missing:
         print(f"toolchain missing: {missing}")
@@ -258,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         for configuration in configurations(args):
             rows.append(compile_configuration(*configuration))
             print(describe(rows[-1]), flush=True)
+            if args.json:  # as it goes: a long run stopped early keeps what it compiled
+                args.json.write_text(json.dumps(rows, indent=1))
     failed = [row for row in rows if not row["ok"]]
     print(f"{len(rows) - len(failed)} compiled, {len(failed)} failed")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
     return 1 if failed else 0
 
 
