@@ -25,6 +25,7 @@ from ..pladis_core.alpha_entmax import compute_dtype
 from ..pladis_core.cross_attention import pladis_attention_heads
 from ..pladis_core.joint_attention import (
     additive_mask,
+    cpu_kernel_for_plain_backend,
     keys_for_default_scale,
     logsumexp_over_keys,
     mask_for_heads,
@@ -349,6 +350,9 @@ class PladisJointAttention:
                 kernel = sdpa_with_logsumexp(a.q.device, additive_mask(a.mask, a.q.dtype), a.softmax_scale)
                 if kernel is not None:
                     return {"attend_with_logsumexp": kernel}
+            kernel = cpu_kernel_for_plain_backend(a.q, a.v, additive_mask(a.mask, a.q.dtype), a.softmax_scale)
+            if kernel is not None:
+                return {"attend_with_logsumexp": kernel}
 
             def attend(qp: torch.Tensor, kp: torch.Tensor, vp: torch.Tensor, heads: slice) -> torch.Tensor:
                 # Called per group of heads, on padded copies whose q already carries the softmax scale.

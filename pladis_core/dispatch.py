@@ -30,6 +30,10 @@ import types
 from typing import NamedTuple
 
 import torch
+from torch import Tensor
+
+from .eager import eager_attention_heads
+from .options import EngineOptions
 
 __all__ = [
     "BACKEND_ENV",
@@ -231,77 +235,36 @@ def forced_backend(name: str):
 
 @torch.library.custom_op("pladis::fused_attention_heads", mutates_args=("out",))
 def _fused_attention_heads_op(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    alpha: float,
-    scale: float,
-    out: torch.Tensor,
-    include_dense: bool,
-    key_repeats: torch.Tensor | None,
-    bias: torch.Tensor | None,
-    row_scale: torch.Tensor | None,
-    total_logsumexp: torch.Tensor | None,
+    q: Tensor, k: Tensor, v: Tensor, alpha: float, scale: float, out: Tensor, include_dense: bool,
+    key_repeats: Tensor | None, bias: Tensor | None, row_scale: Tensor | None, total_logsumexp: Tensor | None,
     accumulate: bool,
-) -> None:
-    arguments = dict(
-        out=out,
-        include_dense=include_dense,
-        key_repeats=key_repeats,
-        bias=bias,
-        row_scale=row_scale,
-        total_logsumexp=total_logsumexp,
-        accumulate=accumulate,
-    )
+) -> None:  # fmt: skip
+    # A custom op takes tensors and plain values only: the options come flat, in EngineOptions' order.
+    options = EngineOptions(include_dense, key_repeats, bias, row_scale, total_logsumexp, accumulate)
     module = _kernel_module()
     try:
-        module.pladis_attention_heads_fused(q, k, v, alpha, scale, **arguments)
+        module.pladis_attention_heads_fused(q, k, v, alpha, scale, out=out, **options.kernel_arguments())
         return
     except Exception as error:  # a configuration the device cannot compile (resources): correct path instead
         _state.failed.add(_configuration(q, k, v, out))
         reason = _kernel_failure_notice(module, error)
-    from .cross_attention import pladis_attention_heads
-
-    with forced_backend("eager"):
-        pladis_attention_heads(q, k, v, alpha, scale, **arguments)
+    eager_attention_heads(q, k, v, alpha, scale, out, options)
     _state.last["engine"] = BackendChoice(EAGER, reason)
 
 
 @_fused_attention_heads_op.register_fake
-def _(q, k, v, alpha, scale, out, include_dense, key_repeats, bias, row_scale, total_logsumexp, accumulate) -> None:
+def _(q, k, v, alpha, scale, out, *options) -> None:
     return None
 
 
 def fused_attention_heads(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    alpha: float,
-    scale: float,
-    *,
-    out: torch.Tensor,
-    include_dense: bool = True,
-    key_repeats: torch.Tensor | None = None,
-    bias: torch.Tensor | None = None,
-    row_scale: torch.Tensor | None = None,
-    total_logsumexp: torch.Tensor | None = None,
-    accumulate: bool = False,
-) -> torch.Tensor:
-    """``pladis_attention_heads`` through the kernel's custom op (arguments as there); returns ``out``."""
+    q: Tensor, k: Tensor, v: Tensor, alpha: float, scale: float, out: Tensor, options: EngineOptions
+) -> Tensor:
+    """The engine call through the kernel's custom op (``cross_attention.pladis_attention_heads``'s arguments,
+    its options as one ``EngineOptions``); returns ``out``."""
+    key_repeats = options.key_repeats
     if key_repeats is not None:
         key_repeats = key_repeats.to(device=q.device, dtype=torch.float32)
-    torch.ops.pladis.fused_attention_heads(
-        q,
-        k,
-        v,
-        float(alpha),
-        float(scale),
-        out,
-        include_dense,
-        key_repeats,
-        bias,
-        row_scale,
-        total_logsumexp,
-        accumulate,
-    )
+    flat = options._replace(key_repeats=key_repeats)[:-1]  # all but chunk_scores, in the op's order
+    torch.ops.pladis.fused_attention_heads(q, k, v, float(alpha), float(scale), out, *flat)
     return out

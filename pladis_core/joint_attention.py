@@ -37,6 +37,7 @@ from .cross_attention import pladis_attention_heads
 
 __all__ = [
     "additive_mask",
+    "cpu_kernel_for_plain_backend",
     "dense_attention_with_text_mass",
     "logsumexp_over_keys",
     "mask_for_heads",
@@ -106,6 +107,22 @@ def sdpa_with_logsumexp(
     if kernel is None or q_device.type != "cpu":
         return None
     return lambda q, k, v: kernel(q, k, v, attn_mask=None if bias is None else bias.to(q.dtype), scale=softmax_scale)
+
+
+def cpu_kernel_for_plain_backend(
+    q: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None, softmax_scale: float | None = None
+) -> AttendWithLogsumexp | None:
+    """For bfloat16 on CPU, PyTorch's flash kernel (``sdpa_with_logsumexp``) in place of a plain softmax
+    attention backend (ComfyUI's basic, split and sub-quadratic ones compute nothing else), else None.
+
+    Those backends round bfloat16 scores before the softmax (up to ~2 bf16 ulps of the output), so the dense
+    pass would need float32 copies of q, k, v through them; the kernel accumulates in float32 and gives each
+    row's log-sum-exp, without copies, at the CPU's bfloat16 speed. fp16 keeps the copies: PyTorch's CPU
+    kernels have no fast fp16 path.
+    """
+    if q.device.type != "cpu" or q.dtype != torch.bfloat16 or q.shape[-1] != v.shape[-1]:
+        return None
+    return sdpa_with_logsumexp(q.device, bias, softmax_scale)
 
 
 def logsumexp_over_keys(

@@ -6,6 +6,7 @@ from oracles import joint_qkv, joint_reference, joint_weights_reference
 from pladis_core import pladis_joint_attention
 from pladis_core.joint_attention import (
     additive_mask,
+    cpu_kernel_for_plain_backend,
     dense_attention_with_text_mass,
     logsumexp_over_keys,
     mask_for_heads,
@@ -209,3 +210,20 @@ def test_a_backend_on_cpu_gets_float32_copies_of_half_inputs(dtype):
     expected = joint_reference(q, k, v, TEXT, slice(7, 71), 1.5, 2.0)
     ulp = 2.0 ** (torch.log2(expected.abs().max()).floor() - (10 if dtype == torch.float16 else 7))
     assert (out.double() - expected).abs().max() <= ulp
+
+
+def test_bfloat16_on_cpu_takes_pytorchs_kernel_instead_of_a_plain_backend():
+    """For bf16 on CPU the dense pass needs no float32 copies: PyTorch's flash kernel accumulates in float32 and
+    gives the log-sum-exp; the result stays within one bf16 ulp of the float64 formula."""
+    q, k, v = joint_qkv(batch=2, heads=4, n_image=64, dim_head=32, dtype=torch.bfloat16)
+    kernel = cpu_kernel_for_plain_backend(q, v)
+    assert kernel is not None
+    out = pladis_joint_attention(q, k, v, TEXT, slice(7, 71), attend_with_logsumexp=kernel)
+    assert out.dtype == torch.bfloat16
+    expected = joint_reference(q, k, v, TEXT, slice(7, 71), 1.5, 2.0)
+    ulp = 2.0 ** (torch.log2(expected.abs().max()).floor() - 7)
+    error = (out.double() - expected).abs().max()
+    assert error <= ulp, f"max error {error:.3g} > 1 bf16 ulp ({ulp:.3g})"
+    for dtype in (torch.float16, torch.float32):
+        assert cpu_kernel_for_plain_backend(q.to(dtype), v.to(dtype)) is None
+    assert cpu_kernel_for_plain_backend(q, v[..., :16]) is None  # the kernel wants one head size
