@@ -422,7 +422,8 @@ def sdxl_prompts(graph: Graph, loader: dict, negative: str = NEGATIVE) -> tuple[
 
 
 def pladis_node(graph: Graph, scale: float = 2.0) -> dict:
-    return graph.add("PLADISModelPatch", [1.5, scale, 0.0, 1.0, "default", ""], size=(330, 220))
+    # tall enough for the widgets the web extension adds (preset, run report)
+    return graph.add("PLADISModelPatch", [1.5, scale, 0.0, 1.0, "default", ""], size=(330, 300))
 
 
 def ksampler(graph, model, positive, negative, latent, steps, cfg, sampler, scheduler, title=None) -> dict:
