@@ -378,7 +378,10 @@ def test_each_search_alias_finds_the_node(page):
 
 def test_the_library_preview_shows_the_whole_description(page, screenshots):
     description = node_definition(page)["description"]
-    page.locator('[data-testid="node-library-tab-button"]').click()
+    library = page.locator('[data-testid="node-library-tab-button"]')
+    if not library.count():
+        pytest.skip(f"front end {front_end_version(page)}: no node-library-tab-button to open the library with")
+    library.click()
     page.get_by_placeholder("Search Nodes").first.fill("PLADIS")
     page.get_by_text("PLADIS Model Patch", exact=True).first.hover()
     shown = page.get_by_text(description[:40]).first
