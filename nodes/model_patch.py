@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from comfy_api.latest import io
 
-from .cross_attention_patch import PLACEMENT_HINT
 from .patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, apply_pladis
 
 logger = logging.getLogger(__name__)
 
+# What the search preview and the node library's hover preview show: what the node does and where it goes. The model
+# families it supports are listed in its help page (web/docs/PLADISModelPatch.md) and the README.
 DESCRIPTION = (
-    "PLADIS (Kim & Sim, ICCV 2025) sharpens how the image attends to the prompt: every selected cross-attention "
-    "uses softmax + λ·(α-entmax − softmax) instead of softmax; in joint-attention DiTs (Flux, Qwen-Image, "
-    "HunyuanVideo, Z-Image, …) only the image-to-text part changes. No extra model evaluations, no training; works "
-    "with CFG, PAG, ControlNet and with guidance-distilled models at CFG 1. Supports SD1.5, SD2.x, SDXL (and "
-    "Lightning, Turbo, DMD2, Hyper) and the DiT families listed in the README (Flux.1/.2, Chroma, SD3, Qwen-Image, "
-    "Wan 2.x, HunyuanVideo, Z-Image, Lumina 2, Cosmos, LTXV, Kandinsky 5, HiDream, PixArt, …). "
-    + PLACEMENT_HINT
-    + " On models with a model-sampling node, place it after that node. LoRA, PAG, ControlNet, TorchCompileModel "
-    "and attention-backend nodes can go before or after it."
+    "Sharper prompt following from sparse attention (PLADIS, ICCV 2025): pushes the text attention from softmax "
+    "towards α-entmax, with no training and no extra steps. Place it after IPAdapter, LoRA and "
+    "model-sampling nodes, right before the sampler."
 )
+# Words users search for that are not in the node's name; the front end matches them where ComfyUI sends them.
+SEARCH_ALIASES = [
+    "entmax",
+    "sparse attention",
+    "sparsemax",
+    "prompt following",
+    "prompt adherence",
+    "sharpen",
+    "cross-attention",
+    "attention patch",
+]
+
+
+def optional_schema_fields(**fields) -> dict:
+    """The fields this ComfyUI's io.Schema accepts (v0.3.64's has no search_aliases; v0.33's has)."""
+    accepted = {field.name for field in dataclasses.fields(io.Schema)} if dataclasses.is_dataclass(io.Schema) else set()
+    return {name: value for name, value in fields.items() if name in accepted}
 
 
 class PLADISModelPatch(io.ComfyNode):
@@ -96,6 +109,7 @@ class PLADISModelPatch(io.ComfyNode):
                 ),
             ],
             outputs=[io.Model.Output(display_name="MODEL", tooltip="A patched copy of the model.")],
+            **optional_schema_fields(search_aliases=SEARCH_ALIASES),
         )
 
     @classmethod

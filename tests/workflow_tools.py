@@ -22,6 +22,16 @@ FRONTEND_ONLY_TYPES = frozenset({"Note", "MarkdownNote", "Reroute", "PrimitiveNo
 DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
 WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO})
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
+# The loader nodes the workflows use and the models folder each reads its files from (ComfyUI's folder_paths names,
+# which the front end's missing-models list calls a model's "directory").
+LOADER_FOLDERS = {
+    "CheckpointLoaderSimple": "checkpoints",
+    "UNETLoader": "diffusion_models",
+    "CLIPLoader": "text_encoders",
+    "DualCLIPLoader": "text_encoders",
+    "VAELoader": "vae",
+    "ControlNetLoader": "controlnet",
+}
 
 
 def load_workflows() -> dict[str, dict]:

@@ -27,6 +27,9 @@ export const PRESETS = {
 };
 
 const WARNING_COLORS = { color: "#722", bgcolor: "#533" };
+const PRESET_TOOLTIP =
+  "Fills alpha, scale and the step range with a starting point for a model family (the paper's values where it " +
+  "measured them). Not saved with the workflow: the values it sets are.";
 
 function widget(node, name) {
   return node.widgets?.find((w) => w.name === name);
@@ -85,12 +88,28 @@ function showReport(node, report) {
   node.setDirtyCanvas?.(true, true);
 }
 
-function addFrontEndWidgets(node) {
+// The front end gives a single-line text input no placeholder: the options carry it to the input that the Vue node
+// view and the properties panel draw, and the canvas draws it, dimmed by brackets, while the value is empty.
+export function showPlaceholder(widget, placeholder) {
+  if (!widget || !placeholder) return;
+  widget.options ??= {};
+  widget.options.placeholder = placeholder;
+  Object.defineProperty(widget, "_displayValue", {
+    configurable: true,
+    get() {
+      return this.value ? String(this.value) : `(e.g. ${placeholder})`;
+    },
+  });
+}
+
+function addFrontEndWidgets(node, placeholders) {
+  for (const [name, placeholder] of Object.entries(placeholders)) showPlaceholder(widget(node, name), placeholder);
   const preset = node.addWidget("combo", "preset", CUSTOM, (value) => applyPreset(node, value), {
     values: [CUSTOM, ...Object.keys(PRESETS)],
     serialize: false,
   });
   preset.serialize = false;
+  preset.tooltip = PRESET_TOOLTIP;
 
   const ComfyWidgets = window.comfyAPI?.widgets?.ComfyWidgets;
   if (!ComfyWidgets) return;
@@ -106,15 +125,28 @@ function addFrontEndWidgets(node) {
   }
 }
 
+// {input name: placeholder} of the node's single-line text inputs, from its definition (/object_info).
+function stringPlaceholders(nodeData) {
+  const found = {};
+  for (const section of ["required", "optional"]) {
+    for (const [name, spec] of Object.entries(nodeData.input?.[section] ?? {})) {
+      const options = spec?.[1];
+      if (spec?.[0] === "STRING" && !options?.multiline && options?.placeholder) found[name] = options.placeholder;
+    }
+  }
+  return found;
+}
+
 app.registerExtension({
   name: "pladis.ModelPatch",
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData.name !== NODE) return;
+    const placeholders = stringPlaceholders(nodeData);
     const onNodeCreated = nodeType.prototype.onNodeCreated;
     nodeType.prototype.onNodeCreated = function () {
       const result = onNodeCreated?.apply(this, arguments);
-      addFrontEndWidgets(this);
+      addFrontEndWidgets(this, placeholders);
       return result;
     };
     const onExecuted = nodeType.prototype.onExecuted;

@@ -47,7 +47,7 @@ PLACEHOLDER_MODELS = {
         "wan_2.1_vae.safetensors",
         "hunyuanvideo15_vae_fp16.safetensors",
     ],
-    "controlnet": ["controlnet-canny-sdxl-1.0.safetensors"],
+    "controlnet": ["control-lora-canny-rank256.safetensors"],
 }
 
 

@@ -4,11 +4,20 @@ Regenerate the schemas with scripts/record_node_schemas.py when a workflow start
 """
 
 import copy
+from urllib.parse import unquote, urlparse
 
 import pytest
 from integration.comfyui_server import PLACEHOLDER_MODELS
 from pack import NODE_INPUTS
-from workflow_tools import SCHEMAS, load_schemas, load_workflows, to_api_prompt, validate_workflow
+from workflow_tools import (
+    FRONTEND_ONLY_TYPES,
+    LOADER_FOLDERS,
+    SCHEMAS,
+    load_schemas,
+    load_workflows,
+    to_api_prompt,
+    validate_workflow,
+)
 
 WORKFLOWS = load_workflows()
 NODES = load_schemas()
@@ -24,15 +33,16 @@ SAMPLING = {
     "Wan 2.2 14B text to video": [(20, 3.5), (20, 3.5)],
     "HunyuanVideo 1.5 720p text to video": [(20, 6.0)],
 }
-# Where ComfyUI's loaders look for the files they name: the folders of the live server's placeholder models.
-LOADER_FOLDERS = {
-    "CheckpointLoaderSimple": "checkpoints",
-    "UNETLoader": "diffusion_models",
-    "CLIPLoader": "text_encoders",
-    "DualCLIPLoader": "text_encoders",
-    "VAELoader": "vae",
-    "ControlNetLoader": "controlnet",
-}
+# The nodes each workflow had before its groups and notes were added: the pack's graphs stay this small.
+GRAPH_SIZES = {
+    "Flux dev": 11, "Flux schnell": 10, "Flux.2 Klein 4B 4 steps CFG 1": 14,
+    "HunyuanVideo 1.5 720p text to video": 16, "Qwen-Image": 11, "SDXL on vs off (same seed)": 11,
+    "SDXL with ControlNet": 12, "SDXL with PAG": 9, "SDXL-Lightning 4 steps CFG 1": 8,
+    "Wan 2.2 14B text to video": 16, "Z-Image Turbo 8 steps CFG 1": 11,
+}  # fmt: skip
+STAGES = ("Models", "Prompts", "PLADIS", "Sampling", "Output")
+# The hosts the front end (1.58) offers a Download for; any other link is listed without one.
+DOWNLOAD_HOSTS = ("huggingface.co", "civitai.com")
 
 
 def test_the_promised_workflows_are_shipped():
@@ -58,9 +68,8 @@ def test_workflow_uses_pladis_and_explains_its_settings(name):
     types = [node["type"] for node in workflow["nodes"]]
     # One PLADIS node per diffusion model: Wan 2.2 14B has two experts.
     assert types.count("PLADISModelPatch") == types.count("UNETLoader") + types.count("CheckpointLoaderSimple")
-    assert "Note" in types
-    note = next(n for n in workflow["nodes"] if n["type"] == "Note")["widgets_values"][0]
-    assert "scale" in note and "alpha" in note
+    notes = [n["widgets_values"][0] for n in workflow["nodes"] if n["type"] == "MarkdownNote"]
+    assert any("scale" in note and "alpha" in note for note in notes)
     prompt = to_api_prompt(workflow, NODES)
     for pladis in (node for node in prompt.values() if node["class_type"] == "PLADISModelPatch"):
         assert set(pladis["inputs"]) == set(NODE_INPUTS)
@@ -188,3 +197,81 @@ def test_each_workflow_has_a_jpeg_thumbnail(name):
 
     thumbnail = FOLDER / f"{name}.jpg"
     assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def _loaders(workflow: dict) -> list[dict]:
+    return [node for node in workflow["nodes"] if node["type"] in LOADER_FOLDERS]
+
+
+def _model_files(node: dict) -> list[str]:
+    return [v for v in node["widgets_values"] if isinstance(v, str) and v.endswith(".safetensors")]
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_every_loaded_file_has_a_download_link_of_the_same_name(name):
+    """The front end's missing-models list reads properties.models of the loader nodes: one entry per file the
+    node loads, with the same name, an https URL whose last path segment is that file, and its models folder."""
+    loaders = _loaders(WORKFLOWS[name])
+    assert loaders
+    for node in loaders:
+        models = node["properties"]["models"]
+        assert [m["name"] for m in models] == _model_files(node), node["type"]
+        for model in models:
+            url = urlparse(model["url"])
+            assert url.scheme == "https" and url.hostname in DOWNLOAD_HOSTS, model
+            assert unquote(url.path).rsplit("/", 1)[-1] == model["name"], model
+            assert model["directory"] == LOADER_FOLDERS[node["type"]], model
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_a_file_name_has_one_link_across_a_workflow(name):
+    links = {}
+    for node in _loaders(WORKFLOWS[name]):
+        for model in node["properties"]["models"]:
+            assert links.setdefault(model["name"], model["url"]) == model["url"], model
+
+
+def _inside(node: dict, group: dict) -> bool:
+    x, y, width, height = group["bounding"]
+    (left, top), (w, h) = node["pos"], node["size"]
+    return x <= left and y <= top - 30 and left + w <= x + width and top + h <= y + height
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_nodes_sit_in_labelled_coloured_groups_one_per_stage(name):
+    workflow = WORKFLOWS[name]
+    groups = workflow["groups"]
+    titles = [group["title"] for group in groups]
+    assert [stage for stage in STAGES if any(t.endswith(f" - {stage}") for t in titles)] == list(STAGES)
+    assert len({group["color"] for group in groups}) == len(groups)
+    for node in workflow["nodes"]:
+        around = [group["title"] for group in groups if _inside(node, group)]
+        assert len(around) == 1, (node["type"], around)
+    pladis_group = next(group for group in groups if group["title"].endswith("PLADIS"))
+    assert all(_inside(n, pladis_group) for n in workflow["nodes"] if n["type"] == "PLADISModelPatch")
+    advice = [
+        n["widgets_values"][0] for n in workflow["nodes"] if n["type"] == "MarkdownNote" and _inside(n, pladis_group)
+    ]
+    assert any("**Try:** scale (λ) " in text for text in advice)
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_a_note_names_every_file_and_its_folder(name):
+    workflow = WORKFLOWS[name]
+    models_group = next(group for group in workflow["groups"] if group["title"].endswith("Models"))
+    notes = [
+        n["widgets_values"][0] for n in workflow["nodes"] if n["type"] == "MarkdownNote" and _inside(n, models_group)
+    ]
+    assert len(notes) == 1
+    for node in _loaders(workflow):
+        for model in node["properties"]["models"]:
+            assert f"[{model['name']}]({model['url']})" in notes[0]
+            assert f"**{model['directory']}**" in notes[0]
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_the_graph_stays_as_small_as_before_the_groups(name):
+    workflow = WORKFLOWS[name]
+    graph = [node for node in workflow["nodes"] if node["type"] not in FRONTEND_ONLY_TYPES]
+    assert len(graph) == GRAPH_SIZES[name.removeprefix("PLADIS - ")]
+    assert sum(node["type"] == "MarkdownNote" for node in workflow["nodes"]) == 2
