@@ -33,8 +33,10 @@ from ..pladis_core.joint_attention import (
 )
 from . import comfy_bridge
 from .families import DitFamily, ModelCall, TokenLayout, family_of
-from .families.base import PACK_COND_PREFIX, SELF_AND_CROSS
+from .families.attention_kind import AMBIGUOUS
+from .families.base import PACK_COND_PREFIX
 from .layer_selection import Site
+from .route import Installed, PladisParams, Target, family_target
 from .safe_text import escape
 from .step_range import SigmaRange
 
@@ -45,14 +47,6 @@ OVERRIDE_KEY = "pladis_override"  # the last PLADIS override installed, found ag
 _warned: dict[str, bool] = {}  # families already warned about, so that the log says it once
 # ComfyUI backends verified to accept q/k/v padded to another head dim (the text-mass column rides along).
 PADDING_SAFE_BACKENDS = frozenset({"attention_basic", "attention_sub_quad", "attention_split", "attention_pytorch"})
-
-
-def block_sites(diffusion_model: Any, family: DitFamily) -> list[Site]:
-    return [
-        Site(part, index, None)
-        for part, attribute in family.parts
-        for index in range(len(family.blocks(diffusion_model, attribute)))
-    ]
 
 
 @dataclass(frozen=True)
@@ -92,46 +86,25 @@ class JointForward:
         """The text attention of a block, with its text keys and changed query rows; None for other calls."""
         self.attention_calls += 1
         axis = 2 if kwargs.get("skip_reshape", False) else 1
-        n_query, n_key = q.shape[axis], k.shape[axis]
         layout = self.layout
         if layout.text.stop <= layout.text.start:
             return None
-        part = None
-        if self.family.cross_attention:
-            if n_key != layout.length or n_query < layout.image.stop:
-                return None
-            if n_query == n_key:
-                self.self_shaped_calls += 1
-                return None
-            if layout.streams:
-                width = q.shape[1] * q.shape[-1] if axis == 2 else q.shape[-1] * (q.shape[2] if q.dim() == 4 else 1)
-                stream = next((s for s in layout.streams if s.width == width and n_query >= s.queries), None)
-                if stream is None:
-                    return None
-                part = stream.part
-            image = layout.image if layout.image_rows_only else slice(0, n_query)
-        elif self.family.attention == SELF_AND_CROSS:
-            if n_key != n_query + layout.length:
-                return None
-            image = slice(0, n_query)
-        elif n_key != n_query or n_query < layout.length:
+        match = self.family.attention.match(q, axis, k.shape[axis], layout)
+        if match is AMBIGUOUS:
+            self.self_shaped_calls += 1
             return None
-        else:
-            image = layout.image
+        if match is None:
+            return None
         groups = ()
         if layout.batch_text:
             if len(layout.batch_text) != q.shape[0]:
                 return None
             groups = tuple((slice(b, b + 1), text) for b, text in enumerate(layout.batch_text))
-        index = self.counters.get((id(owner), part), 0)
-        self.counters[id(owner), part] = index + 1
+        index = self.counters.get((id(owner), match.part), 0)
+        self.counters[id(owner), match.part] = index + 1
         self.joint_calls += 1
-        cross = self.family.cross_attention and layout.text == slice(0, n_key) and image == slice(0, n_query)
-        text = layout.text
-        if self.family.attention == SELF_AND_CROSS:
-            text = slice(n_query + text.start, n_query + text.stop)
-        site = Site(part, index, None) if part is not None else self._site(index, options)
-        return JointCall(site, text, image, cross, groups, layout.key_order, layout.query_order)
+        site = Site(match.part, index, None) if match.part is not None else self._site(index, options)
+        return JointCall(site, match.text, match.image, match.cross, groups, layout.key_order, layout.query_order)
 
     def _site(self, index: int, options: dict) -> Site | None:
         parts = self.family.part_names
@@ -453,18 +426,30 @@ def orders_on_device(layout: TokenLayout, x: Any) -> TokenLayout:
     return replace(layout, **moved) if moved else layout
 
 
-def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
-    """APPLY_MODEL wrapper: adds a fresh ``JointForward`` for this model call to its transformer options."""
-    base_model = executor.class_obj
-    diffusion_model = base_model.diffusion_model
-    family = family_of(diffusion_model)
-    if family is None:
-        return executor(*args, **kwargs)
-    x, _, context = comfy_bridge.apply_model_inputs(args, kwargs)
-    layout = orders_on_device(family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs)), x)
-    kwargs = {name: value for name, value in kwargs.items() if not name.startswith(PACK_COND_PREFIX)}
-    forward = JointForward(family, block_sites(diffusion_model, family), layout)
-    out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: _call_options(options, forward))
+class JointLayoutWrapper:
+    """APPLY_MODEL wrapper, bound to the model's family and sites at patch time: adds a fresh ``JointForward``
+    for this model call to its transformer options."""
+
+    def __init__(self, family: DitFamily, sites: tuple[Site, ...]) -> None:
+        self.family, self.sites = family, sites
+
+    def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
+        base_model = executor.class_obj
+        x, _, context = comfy_bridge.apply_model_inputs(args, kwargs)
+        call = ModelCall(base_model.diffusion_model, base_model, x, context, kwargs)
+        layout = orders_on_device(self.family.layout(call), x)
+        kwargs = {name: value for name, value in kwargs.items() if not name.startswith(PACK_COND_PREFIX)}
+        forward = JointForward(self.family, list(self.sites), layout)
+        out = comfy_bridge.call_apply_model(executor, args, kwargs, lambda options: _call_options(options, forward))
+        warn_once_if_unchanged(self.family, layout, forward)
+        return out
+
+    def __deepcopy__(self, memo: dict) -> JointLayoutWrapper:
+        return self
+
+
+def warn_once_if_unchanged(family: DitFamily, layout: TokenLayout, forward: JointForward) -> None:
+    """Logs, once per family and cause, a model call PLADIS left unchanged."""
     if layout.note:
         if not _warned.get((family.name, layout.note)):
             _warned[family.name, layout.note] = True
@@ -497,21 +482,40 @@ def joint_layout_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
             "attention without transformer_options, so PLADIS did nothing. A newer ComfyUI routes it.",
             family.name,
         )
-    return out
 
 
-def patch_joint_attention(
-    model_patcher: Any, selected: list[Site], alpha: float, scale: float, step_range: SigmaRange
-) -> bool:
-    """Sets the attention override (chained to an existing one) and the layout wrapper; True if chained."""
-    comfy_bridge.require_attention_override()
-    family = family_of(model_patcher.get_model_object("diffusion_model"))
-    if family is not None and family.prepare is not None:
-        family.prepare(model_patcher)
-    options = model_patcher.model_options.setdefault("transformer_options", {})
-    previous = options.get("optimized_attention_override")
-    override = PladisJointAttention(alpha, scale, step_range, frozenset(selected), previous)
-    options["optimized_attention_override"] = override
-    options[OVERRIDE_KEY] = override
-    comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_joint_layout", joint_layout_wrapper)
-    return previous is not None
+def kept_overrides(previous: Callable | None) -> int:
+    """How many overrides an override installed in front of ``previous`` keeps: the chain of PLADIS overrides
+    down to the first other one."""
+    kept = 0
+    while previous is not None:
+        kept += 1
+        previous = previous.previous if isinstance(previous, PladisJointAttention) else None
+    return kept
+
+
+class DitRoute:
+    """DiTs whose attention reaches ComfyUI's ``optimized_attention_override``: PLADIS as that override."""
+
+    def recognise(self, diffusion_model: Any) -> Target | None:
+        return family_target(self, family_of(diffusion_model), diffusion_model)
+
+    def install(self, model_patcher: Any, target: Target, params: PladisParams) -> Installed:
+        """Sets the attention override (chained to an existing one) and the layout wrapper."""
+        comfy_bridge.require_attention_override()
+        family = target.family
+        if family.prepare is not None:
+            family.prepare(model_patcher)
+        options = model_patcher.model_options.setdefault("transformer_options", {})
+        previous = options.get("optimized_attention_override")
+        override = PladisJointAttention(
+            params.alpha, params.scale, params.step_range, frozenset(params.sites), previous
+        )
+        options["optimized_attention_override"] = override
+        options[OVERRIDE_KEY] = override
+        wrapper = JointLayoutWrapper(family, target.sites)
+        comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_joint_layout", wrapper)
+        return Installed(patched=params.sites, kept_patches=kept_overrides(previous))
+
+
+ROUTE = DitRoute()

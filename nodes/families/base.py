@@ -9,10 +9,10 @@ from typing import Any
 
 import torch
 
-JOINT = "joint"  # one attention over [… text … image …]: only the image-query × text-key block changes
-CROSS = "cross"  # a separate text cross-attention: every query row changes over the text keys
-# keys = [the queries' own tokens | a context]: every query row changes over the context's text keys
-SELF_AND_CROSS = "self and cross"
+from ..layer_selection import Site
+from .attention_kind import CROSS, JOINT, SELF_AND_CROSS, AttentionKind
+
+__all__ = ["CROSS", "JOINT", "SELF_AND_CROSS"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class DitFamily:
     name: str
     classes: tuple[str, ...]
     parts: tuple[tuple[str, str], ...]
-    attention: str
+    attention: AttentionKind
     layout: Callable[[ModelCall], TokenLayout]
     text_keys: str
     default_parts: tuple[str, ...] = ()
@@ -103,12 +103,24 @@ class DitFamily:
     prepare: Callable[[Any], None] | None = None
 
     @property
-    def cross_attention(self) -> bool:
-        return self.attention == CROSS
-
-    @property
     def part_names(self) -> tuple[str, ...]:
         return tuple(part for part, _ in self.parts)
+
+    @property
+    def default_selection(self) -> tuple[str, ...]:
+        return self.default_parts or self.part_names
+
+    @property
+    def left_out_of_default(self) -> tuple[str, ...]:
+        return tuple(part for part in self.part_names if part not in self.default_selection)
+
+    def sites(self, diffusion_model: Any) -> list[Site]:
+        """Every block of every part, in execution order."""
+        return [
+            Site(part, index, None)
+            for part, attribute in self.parts
+            for index in range(len(self.blocks(diffusion_model, attribute)))
+        ]
 
 
 def no_text(note: str) -> TokenLayout:

@@ -27,6 +27,8 @@ import torch
 from ...pladis_core.cross_attention import pladis_attention_heads
 from ...pladis_core.joint_attention import pladis_joint_attention
 from ...pladis_core.key_subset import pladis_attention_on_keys
+from ..layer_selection import Site
+from .attention_kind import AttentionKind
 from .base import CROSS, JOINT, ModelCall
 
 
@@ -45,12 +47,20 @@ class ObjectPatchedFamily:
     classes: tuple[str, ...]
     blocks: str
     module: str
-    kind: str
+    attention: AttentionKind
     text_keys: str
     layout: Callable[[ModelCall], Any]
     forward: Callable[..., Any]
     attend: Callable[..., torch.Tensor]
     part: str = "block"
+    left_out_of_default: tuple[str, ...] = ()
+
+    @property
+    def default_selection(self) -> tuple[str, ...]:
+        return (self.part,)
+
+    def sites(self, diffusion_model: Any) -> list[Site]:
+        return [Site(self.part, index, None) for index in range(len(getattr(diffusion_model, self.blocks)))]
 
 
 def _heads(t: torch.Tensor, heads: int) -> torch.Tensor:

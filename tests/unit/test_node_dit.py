@@ -73,15 +73,20 @@ def test_block_selection(custom, sites, backend):
     check_against_oracle(run(patched), sites)
 
 
-def test_an_override_set_before_is_chained_and_still_called(backend):
-    model = make_dit_patcher()
-    calls = []
+def set_counting_override(model, calls):
+    """Another node's attention override, set before PLADIS: it records the backend of each call."""
 
     def counting_override(func, *args, **kwargs):
         calls.append(func.__name__)
         return func(*args, **kwargs)
 
     model.model_options["transformer_options"]["optimized_attention_override"] = counting_override
+
+
+def test_an_override_set_before_is_chained_and_still_called(backend):
+    model = make_dit_patcher()
+    calls = []
+    set_counting_override(model, calls)
     patched, report = patch(model)
     assert report["kept_patches"] == 1
     check_against_oracle(run(patched), ALL_SITES)
@@ -134,6 +139,12 @@ def test_calls_that_are_not_joint_attention_pass_through():
     out = override(attention.attention_pytorch, q, q, q, 4, skip_reshape=True, transformer_options=options)
     torch.testing.assert_close(out, attention.attention_pytorch(q, q, q, 4, skip_reshape=True))
     assert forward.attention_calls == 1 and forward.joint_calls == 0
+
+
+def layout_wrapper(base_model):
+    """The APPLY_MODEL wrapper PLADIS installs on this model, bound to its family and sites."""
+    target = dit.ROUTE.recognise(base_model.diffusion_model)
+    return dit.JointLayoutWrapper(target.family, target.sites)
 
 
 def joint_forward(class_name, layout, sites=()):
@@ -343,7 +354,7 @@ def test_ltx2s_recorded_prompt_length_is_read_then_taken_out_of_the_conds_and_a_
     unknown = {families.ltx2.PROMPT_TOKENS: torch.tensor([[families.ltx2.UNKNOWN]]), "frame_rate": 25}
     with caplog.at_level("WARNING"):
         for _ in range(2):
-            dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {}, **unknown)
+            layout_wrapper(Executor.class_obj)(Executor(), x, torch.ones(1), None, context, None, {}, **unknown)
     assert seen == [["frame_rate"], ["frame_rate"]]  # the model never sees the pack's cond
     assert caplog.text.count("already through its embeddings connector") == 1
     assert "left this model call unchanged" in caplog.text
@@ -553,7 +564,7 @@ def test_a_model_whose_attention_never_reaches_the_override_is_logged(caplog, mo
 
     x, context = inputs()
     with caplog.at_level("WARNING"):
-        dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {})
+        layout_wrapper(Executor.class_obj)(Executor(), x, torch.ones(1), None, context, None, {})
     assert "no attention call of this model reached the attention override" in caplog.text
 
 
@@ -704,3 +715,26 @@ def test_key_and_query_orders_move_to_the_latents_device_once_per_model_call():
     moved = dit.orders_on_device(layout, torch.zeros(1, device="meta"))
     assert moved.key_order.device.type == "meta" and moved.text == layout.text and moved.image == layout.image
     assert dit.orders_on_device(layout, torch.zeros(1)) is layout  # already there: unchanged
+
+
+def test_the_family_is_detected_at_patch_time_only(monkeypatch):
+    from route_checks import assert_detected_at_patch_time_only
+
+    runs = assert_detected_at_patch_time_only(
+        monkeypatch, pack, lambda: patch(make_dit_patcher())[0], lambda patched, sigma: run(patched, sigma=sigma)
+    )
+    assert [len(calls) for calls in runs] == [4] * 4  # every block's attention ran each step
+
+
+def test_two_pladis_nodes_over_a_foreign_override_report_the_overrides_they_keep(backend):
+    model = make_dit_patcher()
+    calls = []
+    set_counting_override(model, calls)
+    once, first = patch(model, scale=1.0)
+    twice, second = patch(once, scale=1.0)
+    assert (first["kept_patches"], second["kept_patches"]) == (1, 2)
+    assert "kept 2 earlier attention patch(es)" in second["summary"]
+    reference, _ = patch(model, scale=2.0)
+    for a, b in zip(run(twice), run(reference), strict=True):
+        torch.testing.assert_close(a["out"], b["out"], atol=1e-5, rtol=0)
+    assert calls  # the foreign override still runs under both
