@@ -50,24 +50,16 @@ class ObjectPatchCall:
 CURRENT_CALL: contextvars.ContextVar[ObjectPatchCall | None] = contextvars.ContextVar("pladis_object_patch_call")
 
 
+@dataclass(eq=False, repr=False)
 class PladisForward:
     """The ``forward`` of a twin: PLADIS in place of the module's softmax while the step is in range."""
 
-    def __init__(
-        self,
-        family: ObjectPatchedFamily,
-        twin: torch.nn.Module,
-        alpha: float,
-        scale: float,
-        step_range: SigmaRange,
-        previous: PladisForward | None = None,
-    ) -> None:
-        self.family = family
-        self.twin = twin
-        self.alpha = alpha
-        self.scale = scale
-        self.step_range = step_range
-        self.previous = previous  # an earlier PLADIS node's forward on the same module: the effects add
+    family: ObjectPatchedFamily
+    twin: torch.nn.Module
+    alpha: float
+    scale: float
+    step_range: SigmaRange
+    previous: PladisForward | None = None  # an earlier PLADIS node's forward on the same module: the effects add
 
     def dense(self, *args: Any, **kwargs: Any) -> Any:
         if self.previous is not None:

@@ -10,6 +10,9 @@ from pack import import_pack
 pack = import_pack()
 Node = pack.nodes.PLADISModelPatch
 dit = pack.nodes.dit
+attention_call = pack.nodes.attention_call
+forwards = pack.nodes.joint_forward
+joint_override = pack.nodes.joint_override
 families = pack.nodes.families
 
 DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
@@ -148,7 +151,7 @@ def layout_wrapper(base_model):
 
 
 def joint_forward(class_name, layout, sites=()):
-    return dit.JointForward(families.BY_CLASS[class_name], list(sites), layout)
+    return forwards.JointForward(families.BY_CLASS[class_name], list(sites), layout)
 
 
 def test_block_identity_from_comfyui_block_info():
@@ -267,7 +270,7 @@ def test_flux2_zero_left_padding_is_filler_per_batch_element():
     flux1 = flux.flux_layout(families.ModelCall(diffusion_model, object(), torch.zeros(2, 16, 8, 8), context))
     assert flux1.text == slice(0, 8) and not flux1.batch_text  # Flux.1 has no filler: its zeros are text
 
-    forward = dit.JointForward(families.FLUX, [], layout)
+    forward = forwards.JointForward(families.FLUX, [], layout)
     q = torch.randn(2, 4, 24, 8)
     call = forward.classify(object(), q, q, {"skip_reshape": True}, {"block_type": "double", "block_index": 0})
     assert call.groups == ((slice(0, 1), slice(5, 8)), (slice(1, 2), slice(2, 8)))
@@ -525,7 +528,7 @@ def test_anima_zero_right_padding_is_filler_per_batch_element():
     layout = families.cross.anima_layout(call)
     assert layout.length == 512 and layout.image == slice(0, 16)
     assert layout.batch_text == (slice(0, 5), slice(0, 9))
-    forward = dit.JointForward(families.ANIMA, [], layout)
+    forward = forwards.JointForward(families.ANIMA, [], layout)
     q, k = torch.randn(2, 16, 64), torch.randn(2, 512, 64)
     call = forward.classify(object(), q, k, {}, {"block_index": 1})
     assert not call.cross and call.image == slice(0, 16) and call.site == ("block", 1, None)  # a sub-slice of keys
@@ -614,8 +617,10 @@ def test_minimax_h3_vision_pads_among_the_prompt_keep_their_dense_weights():
     layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=tags))
     assert layout.text == slice(0, 4) and layout.image == slice(13, 29)
     site = pack.nodes.layer_selection.Site("single", 0, None)
-    forward = dit.JointForward(families.MINIMAX_H3, [site], layout)
-    override = dit.PladisJointAttention(1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site}))
+    forward = forwards.JointForward(families.MINIMAX_H3, [site], layout)
+    override = joint_override.PladisJointAttention(
+        1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site})
+    )
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(1, 2, 29, 16, generator=g) for _ in range(3))
     k[:, :, 5] *= 3.0  # a peaked text key after the vision pads
@@ -646,7 +651,7 @@ def test_keys_read_in_another_order_give_the_same_attention(positional_mask):
     mask[:, :, 4] = float("-inf")
     order = torch.tensor([0, 1, 5, 6, 2, 3, 4, 7, 8])
     args, kwargs = ((q, k, v, 4, mask), {}) if positional_mask else ((q, k, v, 4), {"mask": mask})
-    args, kwargs = dit.keys_in_order(args, kwargs, order)
+    args, kwargs = attention_call.keys_in_order(args, kwargs, order)
     moved_mask = args[4] if positional_mask else kwargs["mask"]
     assert torch.equal(args[1], k[:, order]) and torch.equal(moved_mask[:, :, 6], mask[:, :, 4])
     torch.testing.assert_close(attention.attention_basic(*args, **kwargs), attention.attention_basic(q, k, v, 4, mask))
@@ -668,8 +673,10 @@ def test_hidream_e1_target_rows_interleaved_with_the_edit_image_are_read_first()
     target = torch.tensor([0, 1, 2, 3, 8, 9, 10, 11])
     assert torch.equal(layout.query_order[:8], target)
     site = pack.nodes.layer_selection.Site("double", 0, None)
-    forward = dit.JointForward(families.HIDREAM, [site], layout)
-    override = dit.PladisJointAttention(1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site}))
+    forward = forwards.JointForward(families.HIDREAM, [site], layout)
+    override = joint_override.PladisJointAttention(
+        1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site})
+    )
     g = torch.Generator().manual_seed(1)
     q, k, v = (torch.randn(1, 23, 32, generator=g) for _ in range(3))  # (B, L, H·D), 2 heads
     k[:, 17] *= 3.0
@@ -704,7 +711,7 @@ def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_row
     layout = families.hidream_o1.hidream_o1_layout(call)
     assert layout.length == 20 and layout.text == slice(0, 5) and layout.image == slice(0, 5)
     assert layout.key_order[:5].tolist() == [0, 1, 2, 7, 8] and layout.image_rows_only
-    forward = dit.JointForward(families.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout)
+    forward = forwards.JointForward(families.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout)
     q, k = torch.randn(1, 11, 64), torch.randn(1, 20, 64)  # the generation pass: tms, target and reference rows
     call = forward.classify(object(), q, k, {}, {"block_index": 0})
     assert call.image == slice(0, 5) and not call.cross and call.key_order is layout.key_order
@@ -712,9 +719,9 @@ def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_row
 
 def test_key_and_query_orders_move_to_the_latents_device_once_per_model_call():
     layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=torch.tensor([1, 1, 0, 0, 0, 1, 1])))
-    moved = dit.orders_on_device(layout, torch.zeros(1, device="meta"))
+    moved = forwards.orders_on_device(layout, torch.zeros(1, device="meta"))
     assert moved.key_order.device.type == "meta" and moved.text == layout.text and moved.image == layout.image
-    assert dit.orders_on_device(layout, torch.zeros(1)) is layout  # already there: unchanged
+    assert forwards.orders_on_device(layout, torch.zeros(1)) is layout  # already there: unchanged
 
 
 def test_the_family_is_detected_at_patch_time_only(monkeypatch):
