@@ -25,7 +25,8 @@ import torch
 
 from . import comfy_bridge
 from .families.base import ModelCall
-from .families.object_patched import ObjectPatchedFamily, family_of
+from .families.object_patched import ObjectPatchedFamily
+from .families.registry import OBJECT_PATCHED
 from .layer_selection import Site
 from .route import Installed, PladisParams, Target, family_target
 from .step_range import SigmaRange
@@ -150,6 +151,21 @@ def patch_attention_modules(
         model_patcher.add_object_patch(name, twin)
     comfy_bridge.add_apply_model_wrapper(model_patcher, WRAPPER_KEY, ObjectPatchWrapper(family))
     return kept
+
+
+BY_CLASS = {name: family for family in OBJECT_PATCHED for name in family.classes}
+
+
+def family_of(diffusion_model: Any) -> ObjectPatchedFamily | None:
+    """The family of a diffusion model whose class is exactly one listed (a subclass may lay its tokens out
+    otherwise), with the blocks and attention module that family patches."""
+    family = BY_CLASS.get(type(diffusion_model).__name__)
+    if family is None:
+        return None
+    blocks = getattr(diffusion_model, family.blocks, None)
+    if not isinstance(blocks, torch.nn.ModuleList) or not all(hasattr(b, family.module) for b in blocks):
+        return None
+    return family
 
 
 class ObjectPatchRoute:

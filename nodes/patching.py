@@ -9,7 +9,7 @@ from typing import Any
 
 from ..pladis_core.dispatch import backend_log_line
 from . import dit, families, object_patch, unet
-from .families import object_patched, refused
+from .families import refused, registry
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
 from .route import PladisParams, Route, Target
 from .safe_text import escape, quote
@@ -179,8 +179,7 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
     if target is None:
         raise UnsupportedModelError(
             f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): "
-            f"{families.refusal(diffusion_model)}. Supported: UNet models with cross-attention (SD1.5, SD2.x, "
-            f"SDXL and its Lightning/Turbo/DMD2/Hyper variants); {families.SUPPORTED}; {object_patched.SUPPORTED}."
+            f"{families.refusal(diffusion_model)}. Supported: {registry.supported_text()}."
         )
     report.architecture = target.architecture
     selected = choose_sites(list(target.sites), request, target.default_parts)

@@ -6,7 +6,7 @@ from typing import Any
 
 from . import comfy_bridge
 from .cross_attention_patch import PladisCrossAttention
-from .families.attention_kind import CROSS
+from .families.unets import UNET
 from .layer_selection import Site
 from .route import Installed, PladisParams, Target
 from .step_range import SigmaRange
@@ -21,7 +21,9 @@ class UnetRoute:
         sites = cross_attention_sites(diffusion_model)
         if not sites:
             return None
-        return Target(route=self, family=None, sites=tuple(sites), default_parts=DEFAULT_PARTS, attention=CROSS)
+        return Target(
+            route=self, family=UNET, sites=tuple(sites), default_parts=DEFAULT_PARTS, attention=UNET.attention
+        )
 
     def install(self, model_patcher: Any, target: Target, params: PladisParams) -> Installed:
         sites = list(params.sites)

@@ -9,7 +9,7 @@ import sys
 def detection_functions(pack) -> list:
     """The functions that recognise a model: the family lookups of each route and the UNet site walk."""
     nodes = pack.nodes
-    return [nodes.families.family_of, nodes.families.object_patched.family_of, nodes.unet.cross_attention_sites]
+    return [nodes.families.family_of, nodes.object_patch.family_of, nodes.unet.cross_attention_sites]
 
 
 def count_detections(monkeypatch, pack) -> list[str]:

@@ -11,6 +11,7 @@ import torch
 
 from ..layer_selection import Site
 from .attention_kind import CROSS, JOINT, SELF_AND_CROSS, AttentionKind
+from .record import Described
 
 __all__ = ["CROSS", "JOINT", "SELF_AND_CROSS"]
 
@@ -76,13 +77,13 @@ class TokenLayout:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class DitFamily:
+@dataclass(frozen=True, kw_only=True)
+class DitFamily(Described):
     """How one DiT family attends to its text.
 
     ``classes``: the diffusion-model class names that share this layout (the class and its known variants).
     ``parts``: (site part, attribute of the diffusion model holding those blocks), in execution order.
-    ``layout``: the token layout of a model call. ``text_keys``: which keys count as text, and why.
+    ``layout``: the token layout of a model call (``text_keys``, in the catalog: which keys count as text, and why).
     ``default_parts``: the parts the "default" layer preset patches (all of them if empty).
     ``accepts``: a structural check on the diffusion model, for classes shared by several layouts.
     ``blocks``: a part's blocks, in execution order, from the diffusion model and the part's attribute.
@@ -91,12 +92,10 @@ class DitFamily:
     Self-and-cross attention: ``layout`` lays out the context only (``length`` its tokens, ``text`` in it).
     """
 
-    name: str
     classes: tuple[str, ...]
     parts: tuple[tuple[str, str], ...]
     attention: AttentionKind
     layout: Callable[[ModelCall], TokenLayout]
-    text_keys: str
     default_parts: tuple[str, ...] = ()
     accepts: Callable[[Any], bool] = lambda diffusion_model: True
     blocks: Callable[[Any, str], Any] = lambda diffusion_model, attribute: blocks_of(diffusion_model, attribute)

@@ -14,10 +14,12 @@ from .base import JOINT, DitFamily
 from .omnigen2 import omnigen2_layout
 
 BOOGU = DitFamily(
-    "Boogu-Image",
-    ("BooguTransformer2DModel",),
-    (("double", "double_stream_layers"), ("single", "single_stream_layers")),
-    JOINT,
-    omnigen2_layout,
-    "the instruction's tokens; reference latents are not text and keep their rows (only the target's change)",
+    name="Boogu-Image",
+    classes=("BooguTransformer2DModel",),
+    parts=(
+        ("double", "double_stream_layers"),
+        ("single", "single_stream_layers"),
+    ),
+    attention=JOINT,
+    layout=omnigen2_layout,
 )

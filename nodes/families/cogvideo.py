@@ -16,5 +16,9 @@ def cogvideo_layout(call: ModelCall) -> TokenLayout:
 
 
 COGVIDEOX = DitFamily(
-    "CogVideoX", ("CogVideoXTransformer3DModel",), (("block", "blocks"),), JOINT, cogvideo_layout, "the T5 tokens"
+    name="CogVideoX",
+    classes=("CogVideoXTransformer3DModel",),
+    parts=(("block", "blocks"),),
+    attention=JOINT,
+    layout=cogvideo_layout,
 )

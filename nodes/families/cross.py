@@ -40,12 +40,11 @@ def cosmos_layout(call: ModelCall) -> TokenLayout:
 
 
 COSMOS_PREDICT2 = DitFamily(
-    "Cosmos Predict2",
-    ("MiniTrainDIT",),
-    (("block", "blocks"),),
-    CROSS,
-    cosmos_layout,
-    "every key of the text cross-attention (the T5 tokens)",
+    name="Cosmos Predict2",
+    classes=("MiniTrainDIT",),
+    parts=(("block", "blocks"),),
+    attention=CROSS,
+    layout=cosmos_layout,
 )
 
 
@@ -57,12 +56,11 @@ def one_cross_attention_per_block(diffusion_model: Any) -> bool:
 
 
 COSMOS_PREDICT1 = DitFamily(
-    "Cosmos Predict1",
-    ("GeneralDIT",),
-    (("block", "blocks"),),
-    CROSS,
-    cosmos_layout,
-    "every key of the text cross-attention (the T5 tokens)",
+    name="Cosmos Predict1",
+    classes=("GeneralDIT",),
+    parts=(("block", "blocks"),),
+    attention=CROSS,
+    layout=cosmos_layout,
     accepts=one_cross_attention_per_block,
 )
 
@@ -90,12 +88,11 @@ def anima_layout(call: ModelCall) -> TokenLayout:
 
 
 ANIMA = DitFamily(
-    "Anima",
-    ("Anima",),
-    (("block", "blocks"),),
-    CROSS,
-    anima_layout,
-    "the LLM adapter's tokens; the model's zero right-padding to 512 is filler",
+    name="Anima",
+    classes=("Anima",),
+    parts=(("block", "blocks"),),
+    attention=CROSS,
+    layout=anima_layout,
 )
 
 
@@ -105,12 +102,11 @@ def ltxv_layout(call: ModelCall) -> TokenLayout:
 
 
 LTXV = DitFamily(
-    "LTXV",
-    ("LTXVModel",),
-    (("block", "transformer_blocks"),),
-    CROSS,
-    ltxv_layout,
-    "every key of the text cross-attention (the T5 tokens, padding masked by the model)",
+    name="LTXV",
+    classes=("LTXVModel",),
+    parts=(("block", "transformer_blocks"),),
+    attention=CROSS,
+    layout=ltxv_layout,
 )
 
 
@@ -120,10 +116,9 @@ def kandinsky_layout(call: ModelCall) -> TokenLayout:
 
 
 KANDINSKY5 = DitFamily(
-    "Kandinsky 5",
-    ("Kandinsky5",),
-    (("block", "visual_transformer_blocks"),),
-    CROSS,
-    kandinsky_layout,
-    "every key of the visual blocks' text cross-attention (the refined Qwen2.5-VL tokens)",
+    name="Kandinsky 5",
+    classes=("Kandinsky5",),
+    parts=(("block", "visual_transformer_blocks"),),
+    attention=CROSS,
+    layout=kandinsky_layout,
 )

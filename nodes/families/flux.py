@@ -34,11 +34,16 @@ def flux_layout(call: ModelCall) -> TokenLayout:
 
 
 FLUX = DitFamily(
-    "Flux",
-    ("Flux",),  # Flux.1 dev/schnell/Kontext, Flux.2 dev/Klein, LongCat-Image: one class, one layout
-    FLUX_PARTS,
-    JOINT,
-    flux_layout,
-    TEXT_KEYS + "; Flux.2's zero left-padding to 512 tokens is filler",
+    name="Flux",
+    classes=("Flux",),
+    parts=FLUX_PARTS,
+    attention=JOINT,
+    layout=flux_layout,
 )
-CHROMA = DitFamily("Chroma", ("Chroma", "ChromaRadiance"), FLUX_PARTS, JOINT, flux_layout, TEXT_KEYS)
+CHROMA = DitFamily(
+    name="Chroma",
+    classes=("Chroma", "ChromaRadiance"),
+    parts=FLUX_PARTS,
+    attention=JOINT,
+    layout=flux_layout,
+)

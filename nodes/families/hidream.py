@@ -38,10 +38,12 @@ def hidream_layout(call: ModelCall) -> TokenLayout:
 
 
 HIDREAM = DitFamily(
-    "HiDream",
-    ("HiDreamImageTransformer2DModel",),
-    (("double", "double_stream_blocks"), ("single", "single_stream_blocks")),
-    JOINT,
-    hidream_layout,
-    "the T5 and Llama tokens (image first); E1's edit image keeps its rows",
+    name="HiDream",
+    classes=("HiDreamImageTransformer2DModel",),
+    parts=(
+        ("double", "double_stream_blocks"),
+        ("single", "single_stream_blocks"),
+    ),
+    attention=JOINT,
+    layout=hidream_layout,
 )

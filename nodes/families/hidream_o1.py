@@ -42,10 +42,9 @@ def hidream_o1_layout(call: ModelCall) -> TokenLayout:
 
 
 HIDREAM_O1 = DitFamily(
-    "HiDream-O1",
-    ("HiDreamO1Transformer",),
-    (("block", "language_model.layers"),),
-    CROSS,
-    hidream_o1_layout,
-    "the prompt's tokens (generation pass only; the timestep token and image keys are not text)",
+    name="HiDream-O1",
+    classes=("HiDreamO1Transformer",),
+    parts=(("block", "language_model.layers"),),
+    attention=CROSS,
+    layout=hidream_o1_layout,
 )

@@ -29,10 +29,12 @@ def hunyuan_layout(call: ModelCall) -> TokenLayout:
 
 
 HUNYUAN_VIDEO = DitFamily(
-    "HunyuanVideo",
-    ("HunyuanVideo",),
-    (("double", "double_blocks"), ("single", "single_blocks")),
-    JOINT,
-    hunyuan_layout,
-    "the LLM and byT5 tokens; SigLIP vision tokens and the reference latent keep their dense weights and rows",
+    name="HunyuanVideo",
+    classes=("HunyuanVideo",),
+    parts=(
+        ("double", "double_blocks"),
+        ("single", "single_blocks"),
+    ),
+    attention=JOINT,
+    layout=hunyuan_layout,
 )

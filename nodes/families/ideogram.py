@@ -18,10 +18,9 @@ def ideogram4_layout(call: ModelCall) -> TokenLayout:
 
 
 IDEOGRAM4 = DitFamily(
-    "Ideogram 4",
-    ("Ideogram4Transformer2DModel",),
-    (("single", "layers"),),
-    JOINT,
-    ideogram4_layout,
-    "the LLM's tokens (text first; padding masked by the model)",
+    name="Ideogram 4",
+    classes=("Ideogram4Transformer2DModel",),
+    parts=(("single", "layers"),),
+    attention=JOINT,
+    layout=ideogram4_layout,
 )

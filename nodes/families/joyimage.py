@@ -19,10 +19,9 @@ def joyimage_layout(call: ModelCall) -> TokenLayout:
 
 
 JOYIMAGE = DitFamily(
-    "JoyImage",
-    ("JoyImageTransformer3DModel",),
-    (("double", "double_blocks"),),
-    JOINT,
-    joyimage_layout,
-    "the text encoder's tokens (image first); reference latents are not text and keep their rows",
+    name="JoyImage",
+    classes=("JoyImageTransformer3DModel",),
+    parts=(("double", "double_blocks"),),
+    attention=JOINT,
+    layout=joyimage_layout,
 )

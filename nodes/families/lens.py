@@ -17,10 +17,9 @@ def lens_layout(call: ModelCall) -> TokenLayout:
 
 
 LENS = DitFamily(
-    "Lens",
-    ("LensTransformer2DModel",),
-    (("double", "transformer_blocks"),),
-    JOINT,
-    lens_layout,
-    "the text encoder's tokens (image first), honouring the model's padding mask",
+    name="Lens",
+    classes=("LensTransformer2DModel",),
+    parts=(("double", "transformer_blocks"),),
+    attention=JOINT,
+    layout=lens_layout,
 )

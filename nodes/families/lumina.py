@@ -69,11 +69,9 @@ def lumina_layout(call: ModelCall) -> TokenLayout:
 
 
 LUMINA = DitFamily(
-    "Lumina 2 / Z-Image",
-    ("NextDiT", "NextDiTPixelSpace"),
-    (("double", "layers"),),
-    JOINT,
-    lumina_layout,
-    "the encoder's caption tokens; Z-Image's pads to multiples of 32 are filler; Omni's SigLIP tokens and "
-    "reference latents keep their rows and their dense weights",
+    name="Lumina 2 / Z-Image",
+    classes=("NextDiT", "NextDiTPixelSpace"),
+    parts=(("double", "layers"),),
+    attention=JOINT,
+    layout=lumina_layout,
 )

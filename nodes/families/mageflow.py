@@ -12,10 +12,9 @@ from .base import JOINT, DitFamily
 from .qwen import qwen_layout
 
 MAGEFLOW = DitFamily(
-    "MageFlow",
-    ("MageFlowTransformer2DModel",),
-    (("double", "transformer_blocks"),),
-    JOINT,
-    qwen_layout,
-    "the text encoder's tokens; reference latents are image keys and keep their rows",
+    name="MageFlow",
+    classes=("MageFlowTransformer2DModel",),
+    parts=(("double", "transformer_blocks"),),
+    attention=JOINT,
+    layout=qwen_layout,
 )

@@ -42,11 +42,9 @@ def minimax_h3_layout(call: ModelCall) -> TokenLayout:
 
 
 MINIMAX_H3 = DitFamily(
-    "MiniMax H3",
-    ("MiniMaxH3Model",),
-    (("single", "blocks"),),
-    JOINT,
-    minimax_h3_layout,
-    "the encoder's text-tagged tokens; vision pads among them keep their dense weights; only the target video's "
-    "rows change (condition, reference and audio rows unchanged)",
+    name="MiniMax H3",
+    classes=("MiniMaxH3Model",),
+    parts=(("single", "blocks"),),
+    attention=JOINT,
+    layout=minimax_h3_layout,
 )

@@ -22,10 +22,9 @@ def mochi_layout(call: ModelCall) -> TokenLayout:
 
 
 MOCHI = DitFamily(
-    "Mochi",
-    ("AsymmDiTJoint",),
-    (("double", "blocks"),),
-    JOINT,
-    mochi_layout,
-    "the T5 tokens the model keeps (the prompt's unmasked tokens; image first)",
+    name="Mochi",
+    classes=("AsymmDiTJoint",),
+    parts=(("double", "blocks"),),
+    attention=JOINT,
+    layout=mochi_layout,
 )

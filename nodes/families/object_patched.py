@@ -30,10 +30,11 @@ from ...pladis_core.key_subset import pladis_attention_on_keys
 from ..layer_selection import Site
 from .attention_kind import AttentionKind
 from .base import CROSS, JOINT, ModelCall
+from .record import Described
 
 
-@dataclass(frozen=True)
-class ObjectPatchedFamily:
+@dataclass(frozen=True, kw_only=True)
+class ObjectPatchedFamily(Described):
     """How one family's text attention is object-patched.
 
     ``blocks``: the diffusion model's attribute holding the blocks; ``module``: the attribute of a block holding
@@ -43,12 +44,10 @@ class ObjectPatchedFamily:
     ``attend(q, k, v, layout, alpha, scale)``: PLADIS on (B, H, N, d) heads.
     """
 
-    name: str
     classes: tuple[str, ...]
     blocks: str
     module: str
     attention: AttentionKind
-    text_keys: str
     layout: Callable[[ModelCall], Any]
     forward: Callable[..., Any]
     attend: Callable[..., torch.Tensor]
@@ -97,15 +96,14 @@ def pixart_forward(patch, layout, x, cond, mask=None, **kwargs):
 
 
 PIXART = ObjectPatchedFamily(
-    "PixArt",
-    ("PixArtMS",),
-    "blocks",
-    "cross_attn",
-    CROSS,
-    "every key of the T5 cross-attention (ComfyUI passes PixArt no mask)",
-    lambda call: None,
-    pixart_forward,
-    cross_attend,
+    name="PixArt",
+    classes=("PixArtMS",),
+    blocks="blocks",
+    module="cross_attn",
+    attention=CROSS,
+    layout=lambda call: None,
+    forward=pixart_forward,
+    attend=cross_attend,
 )
 
 
@@ -138,15 +136,14 @@ def hunyuan_dit_forward(patch, text_keys, x, y, freqs_cis_img=None, **kwargs):
 
 
 HUNYUAN_DIT = ObjectPatchedFamily(
-    "HunyuanDiT",
-    ("HunYuanDiT",),
-    "blocks",
-    "attn2",
-    CROSS,
-    "the CLIP and mT5 tokens their masks set; the learned padding embeddings at cleared positions are filler",
-    hunyuan_dit_text_keys,
-    hunyuan_dit_forward,
-    cross_attend,
+    name="HunyuanDiT",
+    classes=("HunYuanDiT",),
+    blocks="blocks",
+    module="attn2",
+    attention=CROSS,
+    layout=hunyuan_dit_text_keys,
+    forward=hunyuan_dit_forward,
+    attend=cross_attend,
 )
 
 
@@ -176,30 +173,13 @@ def ernie_attend(q, k, v, text_tokens: int, alpha: float, scale: float) -> torch
 
 
 ERNIE_IMAGE = ObjectPatchedFamily(
-    "ERNIE-Image",
-    ("ErnieImageModel",),
-    "layers",
-    "self_attention",
-    JOINT,
-    "the text encoder's tokens (after the image tokens); only image rows change",
-    lambda call: call.text_tokens,
-    ernie_forward,
-    ernie_attend,
+    name="ERNIE-Image",
+    classes=("ErnieImageModel",),
+    blocks="layers",
+    module="self_attention",
+    attention=JOINT,
+    layout=lambda call: call.text_tokens,
+    forward=ernie_forward,
+    attend=ernie_attend,
     part="block",
 )
-
-OBJECT_PATCHED: tuple[ObjectPatchedFamily, ...] = (PIXART, HUNYUAN_DIT, ERNIE_IMAGE)
-BY_CLASS = {name: family for family in OBJECT_PATCHED for name in family.classes}
-SUPPORTED = "PixArt α/Σ, HunyuanDiT, ERNIE-Image (through object patches)"
-
-
-def family_of(diffusion_model: Any) -> ObjectPatchedFamily | None:
-    """The family of a diffusion model whose class is exactly one listed (a subclass may lay its tokens out
-    otherwise), with the blocks and attention module that family patches."""
-    family = BY_CLASS.get(type(diffusion_model).__name__)
-    if family is None:
-        return None
-    blocks = getattr(diffusion_model, family.blocks, None)
-    if not isinstance(blocks, torch.nn.ModuleList) or not all(hasattr(b, family.module) for b in blocks):
-        return None
-    return family

@@ -22,10 +22,9 @@ def omnigen2_layout(call: ModelCall) -> TokenLayout:
 
 
 OMNIGEN2 = DitFamily(
-    "OmniGen2",
-    ("OmniGen2Transformer2DModel",),
-    (("block", "layers"),),
-    JOINT,
-    omnigen2_layout,
-    "the text encoder's tokens; reference latents are not text and keep their rows (only the target's change)",
+    name="OmniGen2",
+    classes=("OmniGen2Transformer2DModel",),
+    parts=(("block", "layers"),),
+    attention=JOINT,
+    layout=omnigen2_layout,
 )

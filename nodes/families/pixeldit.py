@@ -19,10 +19,9 @@ def pixeldit_layout(call: ModelCall) -> TokenLayout:
 
 
 PIXELDIT = DitFamily(
-    "PixelDiT",
-    ("PixDiT_T2I", "PidNet"),
-    (("double", "patch_blocks"),),
-    JOINT,
-    pixeldit_layout,
-    "the Gemma-2 tokens (text first), up to the model's text length",
+    name="PixelDiT",
+    classes=("PixDiT_T2I", "PidNet"),
+    parts=(("double", "patch_blocks"),),
+    attention=JOINT,
+    layout=pixeldit_layout,
 )

@@ -13,10 +13,9 @@ def qwen_layout(call: ModelCall) -> TokenLayout:
 
 
 QWEN_IMAGE = DitFamily(
-    "Qwen-Image",
-    ("QwenImageTransformer2DModel",),
-    (("double", "transformer_blocks"),),
-    JOINT,
-    qwen_layout,
-    "the text encoder's tokens; edit reference latents are image keys and keep their rows",
+    name="Qwen-Image",
+    classes=("QwenImageTransformer2DModel",),
+    parts=(("double", "transformer_blocks"),),
+    attention=JOINT,
+    layout=qwen_layout,
 )

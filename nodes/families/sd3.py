@@ -16,10 +16,9 @@ def sd3_layout(call: ModelCall) -> TokenLayout:
 
 
 SD3 = DitFamily(
-    "SD3",
-    ("OpenAISignatureMMDITWrapper",),
-    (("double", "joint_blocks"),),
-    JOINT,
-    sd3_layout,
-    "the text encoders' tokens (CLIP-L/G and T5); register tokens are filler",
+    name="SD3",
+    classes=("OpenAISignatureMMDITWrapper",),
+    parts=(("double", "joint_blocks"),),
+    attention=JOINT,
+    layout=sd3_layout,
 )

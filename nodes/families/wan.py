@@ -41,10 +41,9 @@ def wan_layout(call: ModelCall) -> TokenLayout:
 
 
 WAN = DitFamily(
-    "Wan",
-    WAN_VARIANTS,
-    (("block", "blocks"),),
-    CROSS,
-    wan_layout,
-    "every key of the text cross-attention (the UMT5 tokens); CLIP-vision and audio keys are other calls",
+    name="Wan",
+    classes=WAN_VARIANTS,
+    parts=(("block", "blocks"),),
+    attention=CROSS,
+    layout=wan_layout,
 )

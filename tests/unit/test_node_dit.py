@@ -164,7 +164,7 @@ def test_block_identity_from_comfyui_block_info():
 def test_sd3_register_tokens_are_filler():
     diffusion_model = type("OpenAISignatureMMDITWrapper", (), {"patch_size": 2, "register_length": 2})()
     call = families.ModelCall(diffusion_model, object(), torch.zeros(1, 16, 8, 8), torch.zeros(1, 7, 48))
-    layout = families.SD3.layout(call)
+    layout = families.registry.SD3.layout(call)
     forward = joint_forward("OpenAISignatureMMDITWrapper", layout)
     q = torch.randn(1, 25, 64)  # (B, L, H·D): 2 registers, 7 text tokens, then 16 image tokens
     call = forward.classify(object(), q, q, {}, {})
@@ -270,7 +270,7 @@ def test_flux2_zero_left_padding_is_filler_per_batch_element():
     flux1 = flux.flux_layout(families.ModelCall(diffusion_model, object(), torch.zeros(2, 16, 8, 8), context))
     assert flux1.text == slice(0, 8) and not flux1.batch_text  # Flux.1 has no filler: its zeros are text
 
-    forward = forwards.JointForward(families.FLUX, [], layout)
+    forward = forwards.JointForward(families.registry.FLUX, [], layout)
     q = torch.randn(2, 4, 24, 8)
     call = forward.classify(object(), q, q, {"skip_reshape": True}, {"block_type": "double", "block_index": 0})
     assert call.groups == ((slice(0, 1), slice(5, 8)), (slice(1, 2), slice(2, 8)))
@@ -528,7 +528,7 @@ def test_anima_zero_right_padding_is_filler_per_batch_element():
     layout = families.cross.anima_layout(call)
     assert layout.length == 512 and layout.image == slice(0, 16)
     assert layout.batch_text == (slice(0, 5), slice(0, 9))
-    forward = forwards.JointForward(families.ANIMA, [], layout)
+    forward = forwards.JointForward(families.registry.ANIMA, [], layout)
     q, k = torch.randn(2, 16, 64), torch.randn(2, 512, 64)
     call = forward.classify(object(), q, k, {}, {"block_index": 1})
     assert not call.cross and call.image == slice(0, 16) and call.site == ("block", 1, None)  # a sub-slice of keys
@@ -617,7 +617,7 @@ def test_minimax_h3_vision_pads_among_the_prompt_keep_their_dense_weights():
     layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=tags))
     assert layout.text == slice(0, 4) and layout.image == slice(13, 29)
     site = pack.nodes.layer_selection.Site("single", 0, None)
-    forward = forwards.JointForward(families.MINIMAX_H3, [site], layout)
+    forward = forwards.JointForward(families.registry.MINIMAX_H3, [site], layout)
     override = joint_override.PladisJointAttention(
         1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site})
     )
@@ -673,7 +673,7 @@ def test_hidream_e1_target_rows_interleaved_with_the_edit_image_are_read_first()
     target = torch.tensor([0, 1, 2, 3, 8, 9, 10, 11])
     assert torch.equal(layout.query_order[:8], target)
     site = pack.nodes.layer_selection.Site("double", 0, None)
-    forward = forwards.JointForward(families.HIDREAM, [site], layout)
+    forward = forwards.JointForward(families.registry.HIDREAM, [site], layout)
     override = joint_override.PladisJointAttention(
         1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site})
     )
@@ -711,7 +711,9 @@ def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_row
     layout = families.hidream_o1.hidream_o1_layout(call)
     assert layout.length == 20 and layout.text == slice(0, 5) and layout.image == slice(0, 5)
     assert layout.key_order[:5].tolist() == [0, 1, 2, 7, 8] and layout.image_rows_only
-    forward = forwards.JointForward(families.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout)
+    forward = forwards.JointForward(
+        families.registry.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout
+    )
     q, k = torch.randn(1, 11, 64), torch.randn(1, 20, 64)  # the generation pass: tms, target and reference rows
     call = forward.classify(object(), q, k, {}, {"block_index": 0})
     assert call.image == slice(0, 5) and not call.cross and call.key_order is layout.key_order
