@@ -18,11 +18,6 @@ def aura_layout(call: ModelCall) -> TokenLayout:
 
 AURAFLOW = DitFamily(
     name="AuraFlow",
-    classes=("MMDiT",),
-    parts=(
-        ("double", "double_layers"),
-        ("single", "single_layers"),
-    ),
     attention=JOINT,
     layout=aura_layout,
     accepts=lambda diffusion_model: hasattr(diffusion_model, "register_tokens"),

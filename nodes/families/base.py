@@ -81,8 +81,9 @@ class TokenLayout:
 class DitFamily(Described):
     """How one DiT family attends to its text.
 
-    ``classes``: the diffusion-model class names that share this layout (the class and its known variants).
-    ``parts``: (site part, attribute of the diffusion model holding those blocks), in execution order.
+    ``classes`` (from the catalog): the diffusion-model class names that share this layout (the class and its
+    known variants). ``parts`` (from the catalog): (site part, attribute of the diffusion model holding those
+    blocks), in execution order.
     ``layout``: the token layout of a model call (``text_keys``, in the catalog: which keys count as text, and why).
     ``default_parts``: the parts the "default" layer preset patches (all of them if empty).
     ``accepts``: a structural check on the diffusion model, for classes shared by several layouts.
@@ -92,8 +93,9 @@ class DitFamily(Described):
     Self-and-cross attention: ``layout`` lays out the context only (``length`` its tokens, ``text`` in it).
     """
 
-    classes: tuple[str, ...]
-    parts: tuple[tuple[str, str], ...]
+    FROM_CATALOG = ("classes", "parts")
+    classes: tuple[str, ...] = field(init=False)
+    parts: tuple[tuple[str, str], ...] = field(init=False)
     attention: AttentionKind
     layout: Callable[[ModelCall], TokenLayout]
     default_parts: tuple[str, ...] = ()
@@ -149,6 +151,18 @@ def text_first(text_tokens: int, image_tokens: int, filler: int = 0, batch_text:
     """[filler | text | image | anything after (reference latents)]."""
     start = filler + text_tokens
     return TokenLayout(slice(filler, start), slice(start, start + image_tokens), start + image_tokens, batch_text)
+
+
+def text_cross_attention(call: ModelCall, queries: int) -> TokenLayout:
+    """A text cross-attention: every key is one of the context's tokens; the first ``queries`` rows (the image or
+    video tokens) change."""
+    return TokenLayout(slice(0, call.text_tokens), slice(0, queries), call.text_tokens)
+
+
+def image_first(image_tokens: int, text_start: int, text_tokens: int) -> TokenLayout:
+    """[image | anything between (reference latents) | text], the text last."""
+    end = text_start + text_tokens
+    return TokenLayout(slice(text_start, end), slice(0, image_tokens), end)
 
 
 def class_names(obj: Any) -> list[str]:

@@ -13,13 +13,4 @@ from __future__ import annotations
 from .base import JOINT, DitFamily
 from .omnigen2 import omnigen2_layout
 
-BOOGU = DitFamily(
-    name="Boogu-Image",
-    classes=("BooguTransformer2DModel",),
-    parts=(
-        ("double", "double_stream_layers"),
-        ("single", "single_stream_layers"),
-    ),
-    attention=JOINT,
-    layout=omnigen2_layout,
-)
+BOOGU = DitFamily(name="Boogu-Image", attention=JOINT, layout=omnigen2_layout)

@@ -50,8 +50,6 @@ def stage_c_layout(call: ModelCall) -> TokenLayout:
 
 STABLE_CASCADE_C = DitFamily(
     name="Stable Cascade stage C",
-    classes=("StageC",),
-    parts=(("block", "down_blocks"),),
     attention=SELF_AND_CROSS,
     layout=stage_c_layout,
     accepts=lambda diffusion_model: all(block.self_attn for block in attention_blocks(diffusion_model, "")),

@@ -15,10 +15,4 @@ def cogvideo_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, video)
 
 
-COGVIDEOX = DitFamily(
-    name="CogVideoX",
-    classes=("CogVideoXTransformer3DModel",),
-    parts=(("block", "blocks"),),
-    attention=JOINT,
-    layout=cogvideo_layout,
-)
+COGVIDEOX = DitFamily(name="CogVideoX", attention=JOINT, layout=cogvideo_layout)

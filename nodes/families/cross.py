@@ -30,22 +30,16 @@ from typing import Any
 
 import torch
 
-from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count
+from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count, text_cross_attention
 
 
 def cosmos_layout(call: ModelCall) -> TokenLayout:
     dm = call.diffusion_model
     video = image_token_count(call.x, (dm.patch_temporal, dm.patch_spatial, dm.patch_spatial))
-    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+    return text_cross_attention(call, video)
 
 
-COSMOS_PREDICT2 = DitFamily(
-    name="Cosmos Predict2",
-    classes=("MiniTrainDIT",),
-    parts=(("block", "blocks"),),
-    attention=CROSS,
-    layout=cosmos_layout,
-)
+COSMOS_PREDICT2 = DitFamily(name="Cosmos Predict2", attention=CROSS, layout=cosmos_layout)
 
 
 def one_cross_attention_per_block(diffusion_model: Any) -> bool:
@@ -56,12 +50,7 @@ def one_cross_attention_per_block(diffusion_model: Any) -> bool:
 
 
 COSMOS_PREDICT1 = DitFamily(
-    name="Cosmos Predict1",
-    classes=("GeneralDIT",),
-    parts=(("block", "blocks"),),
-    attention=CROSS,
-    layout=cosmos_layout,
-    accepts=one_cross_attention_per_block,
+    name="Cosmos Predict1", attention=CROSS, layout=cosmos_layout, accepts=one_cross_attention_per_block
 )
 
 
@@ -87,38 +76,20 @@ def anima_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(0, max(ends)), cosmos.image, call.text_tokens, batch_text)
 
 
-ANIMA = DitFamily(
-    name="Anima",
-    classes=("Anima",),
-    parts=(("block", "blocks"),),
-    attention=CROSS,
-    layout=anima_layout,
-)
+ANIMA = DitFamily(name="Anima", attention=CROSS, layout=anima_layout)
 
 
 def ltxv_layout(call: ModelCall) -> TokenLayout:
     video = image_token_count(call.x, tuple(call.diffusion_model.patchifier.patch_size))
-    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+    return text_cross_attention(call, video)
 
 
-LTXV = DitFamily(
-    name="LTXV",
-    classes=("LTXVModel",),
-    parts=(("block", "transformer_blocks"),),
-    attention=CROSS,
-    layout=ltxv_layout,
-)
+LTXV = DitFamily(name="LTXV", attention=CROSS, layout=ltxv_layout)
 
 
 def kandinsky_layout(call: ModelCall) -> TokenLayout:
     visual = image_token_count(call.x, tuple(call.diffusion_model.patch_size))
-    return TokenLayout(slice(0, call.text_tokens), slice(0, visual), call.text_tokens)
+    return text_cross_attention(call, visual)
 
 
-KANDINSKY5 = DitFamily(
-    name="Kandinsky 5",
-    classes=("Kandinsky5",),
-    parts=(("block", "visual_transformer_blocks"),),
-    attention=CROSS,
-    layout=kandinsky_layout,
-)
+KANDINSKY5 = DitFamily(name="Kandinsky 5", attention=CROSS, layout=kandinsky_layout)

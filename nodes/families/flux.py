@@ -12,7 +12,6 @@ import torch
 
 from .base import JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count, text_first
 
-FLUX_PARTS = (("double", "double_blocks"), ("single", "single_blocks"))
 TEXT_KEYS = "the text encoder's tokens; reference latents are image keys and keep their rows"
 
 
@@ -33,17 +32,5 @@ def flux_layout(call: ModelCall) -> TokenLayout:
     return text_first(length - common, image, filler=common, batch_text=batch_text)
 
 
-FLUX = DitFamily(
-    name="Flux",
-    classes=("Flux",),
-    parts=FLUX_PARTS,
-    attention=JOINT,
-    layout=flux_layout,
-)
-CHROMA = DitFamily(
-    name="Chroma",
-    classes=("Chroma", "ChromaRadiance"),
-    parts=FLUX_PARTS,
-    attention=JOINT,
-    layout=flux_layout,
-)
+FLUX = DitFamily(name="Flux", attention=JOINT, layout=flux_layout)
+CHROMA = DitFamily(name="Chroma", attention=JOINT, layout=flux_layout)

@@ -37,13 +37,4 @@ def hidream_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(image, image + text), slice(0, rows * target_columns), image + text, query_order=order)
 
 
-HIDREAM = DitFamily(
-    name="HiDream",
-    classes=("HiDreamImageTransformer2DModel",),
-    parts=(
-        ("double", "double_stream_blocks"),
-        ("single", "single_stream_blocks"),
-    ),
-    attention=JOINT,
-    layout=hidream_layout,
-)
+HIDREAM = DitFamily(name="HiDream", attention=JOINT, layout=hidream_layout)

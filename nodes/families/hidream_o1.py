@@ -41,10 +41,4 @@ def hidream_o1_layout(call: ModelCall) -> TokenLayout:
     return text_keys_first(is_text, slice(0, generation), image_rows_only=True)
 
 
-HIDREAM_O1 = DitFamily(
-    name="HiDream-O1",
-    classes=("HiDreamO1Transformer",),
-    parts=(("block", "language_model.layers"),),
-    attention=CROSS,
-    layout=hidream_o1_layout,
-)
+HIDREAM_O1 = DitFamily(name="HiDream-O1", attention=CROSS, layout=hidream_o1_layout)

@@ -28,13 +28,4 @@ def hunyuan_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(vision, text_end), slice(start, start + image), start + image)
 
 
-HUNYUAN_VIDEO = DitFamily(
-    name="HunyuanVideo",
-    classes=("HunyuanVideo",),
-    parts=(
-        ("double", "double_blocks"),
-        ("single", "single_blocks"),
-    ),
-    attention=JOINT,
-    layout=hunyuan_layout,
-)
+HUNYUAN_VIDEO = DitFamily(name="HunyuanVideo", attention=JOINT, layout=hunyuan_layout)

@@ -17,10 +17,4 @@ def ideogram4_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, image_token_count(call.x, 1))
 
 
-IDEOGRAM4 = DitFamily(
-    name="Ideogram 4",
-    classes=("Ideogram4Transformer2DModel",),
-    parts=(("single", "layers"),),
-    attention=JOINT,
-    layout=ideogram4_layout,
-)
+IDEOGRAM4 = DitFamily(name="Ideogram 4", attention=JOINT, layout=ideogram4_layout)

@@ -20,8 +20,6 @@ def krea2_layout(call: ModelCall) -> TokenLayout:
 
 KREA2 = DitFamily(
     name="Krea2",
-    classes=("SingleStreamDiT",),
-    parts=(("single", "blocks"),),
     attention=JOINT,
     layout=krea2_layout,
     accepts=lambda diffusion_model: hasattr(diffusion_model, "txtfusion") and hasattr(diffusion_model, "patch"),

@@ -97,14 +97,5 @@ def ltx2_layout(call: ModelCall) -> TokenLayout:
 
 
 LTX2 = DitFamily(
-    name="LTX-2",
-    classes=("LTXAVModel",),
-    parts=(
-        ("video", "transformer_blocks"),
-        ("audio", "transformer_blocks"),
-    ),
-    attention=CROSS,
-    layout=ltx2_layout,
-    default_parts=("video",),
-    prepare=record_prompt_length,
+    name="LTX-2", attention=CROSS, layout=ltx2_layout, default_parts=("video",), prepare=record_prompt_length
 )

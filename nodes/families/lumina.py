@@ -68,10 +68,4 @@ def lumina_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(0, text), slice(caption, caption + image), caption + image)
 
 
-LUMINA = DitFamily(
-    name="Lumina 2 / Z-Image",
-    classes=("NextDiT", "NextDiTPixelSpace"),
-    parts=(("double", "layers"),),
-    attention=JOINT,
-    layout=lumina_layout,
-)
+LUMINA = DitFamily(name="Lumina 2 / Z-Image", attention=JOINT, layout=lumina_layout)

@@ -11,10 +11,4 @@ from __future__ import annotations
 from .base import JOINT, DitFamily
 from .qwen import qwen_layout
 
-MAGEFLOW = DitFamily(
-    name="MageFlow",
-    classes=("MageFlowTransformer2DModel",),
-    parts=(("double", "transformer_blocks"),),
-    attention=JOINT,
-    layout=qwen_layout,
-)
+MAGEFLOW = DitFamily(name="MageFlow", attention=JOINT, layout=qwen_layout)

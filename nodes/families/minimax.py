@@ -41,10 +41,4 @@ def minimax_h3_layout(call: ModelCall) -> TokenLayout:
     return text_keys_first(is_text, slice(*video))
 
 
-MINIMAX_H3 = DitFamily(
-    name="MiniMax H3",
-    classes=("MiniMaxH3Model",),
-    parts=(("single", "blocks"),),
-    attention=JOINT,
-    layout=minimax_h3_layout,
-)
+MINIMAX_H3 = DitFamily(name="MiniMax H3", attention=JOINT, layout=minimax_h3_layout)

@@ -19,7 +19,7 @@ dense weights.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -37,16 +37,18 @@ from .record import Described
 class ObjectPatchedFamily(Described):
     """How one family's text attention is object-patched.
 
-    ``blocks``: the diffusion model's attribute holding the blocks; ``module``: the attribute of a block holding
-    the attention module that is patched; ``layout``: what a model call tells that attention (its text keys);
+    From the catalog: ``classes``, the diffusion-model class names; ``blocks``, the diffusion model's attribute
+    holding the blocks; ``module``, the attribute of a block holding the attention module that is patched.
+    ``layout``: what a model call tells that attention (its text keys);
     ``forward(patch, layout, *args, **kwargs)``: the module's forward with PLADIS, q, k, v computed by the
     module's own layers and handed to ``patch.attention`` (None for inputs it does not handle);
     ``attend(q, k, v, layout, alpha, scale)``: PLADIS on (B, H, N, d) heads.
     """
 
-    classes: tuple[str, ...]
-    blocks: str
-    module: str
+    FROM_CATALOG = ("classes", "blocks", "module")
+    classes: tuple[str, ...] = field(init=False)
+    blocks: str = field(init=False)
+    module: str = field(init=False)
     attention: AttentionKind
     layout: Callable[[ModelCall], Any]
     forward: Callable[..., Any]
@@ -96,14 +98,7 @@ def pixart_forward(patch, layout, x, cond, mask=None, **kwargs):
 
 
 PIXART = ObjectPatchedFamily(
-    name="PixArt",
-    classes=("PixArtMS",),
-    blocks="blocks",
-    module="cross_attn",
-    attention=CROSS,
-    layout=lambda call: None,
-    forward=pixart_forward,
-    attend=cross_attend,
+    name="PixArt", attention=CROSS, layout=lambda call: None, forward=pixart_forward, attend=cross_attend
 )
 
 
@@ -136,14 +131,7 @@ def hunyuan_dit_forward(patch, text_keys, x, y, freqs_cis_img=None, **kwargs):
 
 
 HUNYUAN_DIT = ObjectPatchedFamily(
-    name="HunyuanDiT",
-    classes=("HunYuanDiT",),
-    blocks="blocks",
-    module="attn2",
-    attention=CROSS,
-    layout=hunyuan_dit_text_keys,
-    forward=hunyuan_dit_forward,
-    attend=cross_attend,
+    name="HunyuanDiT", attention=CROSS, layout=hunyuan_dit_text_keys, forward=hunyuan_dit_forward, attend=cross_attend
 )
 
 
@@ -174,9 +162,6 @@ def ernie_attend(q, k, v, text_tokens: int, alpha: float, scale: float) -> torch
 
 ERNIE_IMAGE = ObjectPatchedFamily(
     name="ERNIE-Image",
-    classes=("ErnieImageModel",),
-    blocks="layers",
-    module="self_attention",
     attention=JOINT,
     layout=lambda call: call.text_tokens,
     forward=ernie_forward,

@@ -21,10 +21,4 @@ def omnigen2_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(0, text), slice(start, start + image), start + image)
 
 
-OMNIGEN2 = DitFamily(
-    name="OmniGen2",
-    classes=("OmniGen2Transformer2DModel",),
-    parts=(("block", "layers"),),
-    attention=JOINT,
-    layout=omnigen2_layout,
-)
+OMNIGEN2 = DitFamily(name="OmniGen2", attention=JOINT, layout=omnigen2_layout)

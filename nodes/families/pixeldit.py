@@ -18,10 +18,4 @@ def pixeldit_layout(call: ModelCall) -> TokenLayout:
     return text_first(min(call.text_tokens, dm.txt_max_length), image_token_count(call.x, dm.patch_size))
 
 
-PIXELDIT = DitFamily(
-    name="PixelDiT",
-    classes=("PixDiT_T2I", "PidNet"),
-    parts=(("double", "patch_blocks"),),
-    attention=JOINT,
-    layout=pixeldit_layout,
-)
+PIXELDIT = DitFamily(name="PixelDiT", attention=JOINT, layout=pixeldit_layout)

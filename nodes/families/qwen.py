@@ -12,10 +12,4 @@ def qwen_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, image_token_count(call.x, call.diffusion_model.patch_size))
 
 
-QWEN_IMAGE = DitFamily(
-    name="Qwen-Image",
-    classes=("QwenImageTransformer2DModel",),
-    parts=(("double", "transformer_blocks"),),
-    attention=JOINT,
-    layout=qwen_layout,
-)
+QWEN_IMAGE = DitFamily(name="Qwen-Image", attention=JOINT, layout=qwen_layout)

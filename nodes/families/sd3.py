@@ -15,10 +15,4 @@ def sd3_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, image_token_count(call.x, dm.patch_size), filler=registers)
 
 
-SD3 = DitFamily(
-    name="SD3",
-    classes=("OpenAISignatureMMDITWrapper",),
-    parts=(("double", "joint_blocks"),),
-    attention=JOINT,
-    layout=sd3_layout,
-)
+SD3 = DitFamily(name="SD3", attention=JOINT, layout=sd3_layout)

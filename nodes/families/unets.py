@@ -17,6 +17,4 @@ class UnetFamily(Described):
     attention: AttentionKind = CROSS
 
 
-UNET = UnetFamily(
-    name="UNet",
-)
+UNET = UnetFamily(name="UNet")

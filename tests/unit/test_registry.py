@@ -113,4 +113,4 @@ def test_the_catalog_has_one_entry_per_record():
     assert len(names) == len(set(names))
     assert set(families.record.CATALOG) == {*names, families.record.COMPOSITION_ENTRY}
     for record in [*registry.DITS, *registry.OBJECT_PATCHED]:
-        assert record.text_keys and record.supported_as and record.rows, record.name
+        assert record.classes and record.text_keys and record.supported_as and record.rows, record.name
