@@ -2,8 +2,9 @@
 
 A diffusion model matches a family when its class is one the family lists (the class and its known variants)
 and it passes the family's structural check. A subclass of a listed class that is not listed itself is refused:
-its layout was not verified. Adding a family: one description in a module here, added to ``registry.DITS``, and
-one integration test (tests/integration/comfyui_family_runner.py).
+its layout was not verified. Adding a family: one description in a module here, added to ``registry.DITS``, its
+entry in ``catalog.json`` (classes, parts, text keys, supported-families words, compatibility rows), the docs
+regenerated (``python scripts/build_docs.py``), and one integration test (tests/integration/comfyui_family_runner.py).
 """
 
 from __future__ import annotations
