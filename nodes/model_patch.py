@@ -37,6 +37,16 @@ def optional_schema_fields(**fields) -> dict:
     return {name: value for name, value in fields.items() if name in accepted}
 
 
+def strength_input(name: str, default: float, bounds: tuple[float, float], step: float, tooltip: str) -> io.Float.Input:
+    """α or λ: a float within the range ``patching`` checks again, rounded to hundredths."""
+    return io.Float.Input(name, default=default, min=bounds[0], max=bounds[1], step=step, round=0.01, tooltip=tooltip)
+
+
+def schedule_input(name: str, default: float, tooltip: str) -> io.Float.Input:
+    """Where PLADIS starts or stops, as a fraction of the sampling schedule."""
+    return io.Float.Input(name, default=default, min=0.0, max=1.0, step=0.001, tooltip=tooltip)
+
+
 class PLADISModelPatch(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -49,45 +59,31 @@ class PLADISModelPatch(io.ComfyNode):
                 io.Model.Input(
                     "model", tooltip="The diffusion model to patch. It is not changed: a patched copy is returned."
                 ),
-                io.Float.Input(
+                strength_input(
                     "alpha",
-                    default=1.5,
-                    min=ALPHA_RANGE[0],
-                    max=ALPHA_RANGE[1],
-                    step=0.01,
-                    round=0.01,
-                    tooltip="α of α-entmax, the sparse attention PLADIS extrapolates towards: 1.5 (entmax15, the "
+                    1.5,
+                    ALPHA_RANGE,
+                    0.01,
+                    "α of α-entmax, the sparse attention PLADIS extrapolates towards: 1.5 (entmax15, the "
                     "paper's default) or 2.0 (sparsemax, sparser) are exact and fast; other values (1 < α ≤ 2) "
                     "use a slower iterative solve.",
                 ),
-                io.Float.Input(
+                strength_input(
                     "scale",
-                    default=2.0,
-                    min=SCALE_RANGE[0],
-                    max=SCALE_RANGE[1],
-                    step=0.05,
-                    round=0.01,
-                    tooltip="λ: how far to push from dense (softmax) towards sparse (entmax) attention. 0 = off (the "
+                    2.0,
+                    SCALE_RANGE,
+                    0.05,
+                    "λ: how far to push from dense (softmax) towards sparse (entmax) attention. 0 = off (the "
                     "model is returned unpatched), 1 = pure entmax, 2 = the paper's default; 1.5-2.5 is the useful "
                     "range, values above ~3 over-sharpen like a too-high CFG.",
                 ),
-                io.Float.Input(
+                schedule_input(
                     "start_percent",
-                    default=0.0,
-                    min=0.0,
-                    max=1.0,
-                    step=0.001,
-                    tooltip="Where in the sampling schedule PLADIS starts (0 = the first step). Outside "
+                    0.0,
+                    "Where in the sampling schedule PLADIS starts (0 = the first step). Outside "
                     "start_percent..end_percent the model's own attention runs.",
                 ),
-                io.Float.Input(
-                    "end_percent",
-                    default=1.0,
-                    min=0.0,
-                    max=1.0,
-                    step=0.001,
-                    tooltip="Where in the sampling schedule PLADIS stops (1 = the last step).",
-                ),
+                schedule_input("end_percent", 1.0, "Where in the sampling schedule PLADIS stops (1 = the last step)."),
                 io.Combo.Input(
                     "layers",
                     options=["default", "all", "custom"],

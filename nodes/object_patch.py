@@ -25,8 +25,10 @@ import torch
 
 from . import comfy_bridge
 from .families.base import ModelCall
-from .families.object_patched import ObjectPatchedFamily, family_of
+from .families.object_patched import ObjectPatchedFamily
+from .families.registry import OBJECT_PATCHED
 from .layer_selection import Site
+from .route import Installed, PladisParams, Target, family_target
 from .step_range import SigmaRange
 
 logger = logging.getLogger(__name__)
@@ -49,24 +51,16 @@ class ObjectPatchCall:
 CURRENT_CALL: contextvars.ContextVar[ObjectPatchCall | None] = contextvars.ContextVar("pladis_object_patch_call")
 
 
+@dataclass(eq=False, repr=False)
 class PladisForward:
     """The ``forward`` of a twin: PLADIS in place of the module's softmax while the step is in range."""
 
-    def __init__(
-        self,
-        family: ObjectPatchedFamily,
-        twin: torch.nn.Module,
-        alpha: float,
-        scale: float,
-        step_range: SigmaRange,
-        previous: PladisForward | None = None,
-    ) -> None:
-        self.family = family
-        self.twin = twin
-        self.alpha = alpha
-        self.scale = scale
-        self.step_range = step_range
-        self.previous = previous  # an earlier PLADIS node's forward on the same module: the effects add
+    family: ObjectPatchedFamily
+    twin: torch.nn.Module
+    alpha: float
+    scale: float
+    step_range: SigmaRange
+    previous: PladisForward | None = None  # an earlier PLADIS node's forward on the same module: the effects add
 
     def dense(self, *args: Any, **kwargs: Any) -> Any:
         if self.previous is not None:
@@ -103,33 +97,34 @@ def twin_of(module: torch.nn.Module) -> torch.nn.Module:
     return copy.copy(module)
 
 
-def block_sites(diffusion_model: Any, family: ObjectPatchedFamily) -> list[Site]:
-    return [Site(family.part, index, None) for index in range(len(getattr(diffusion_model, family.blocks)))]
+class ObjectPatchWrapper:
+    """APPLY_MODEL wrapper, bound to the model's family at patch time: this model call's sigma and layout in
+    ``CURRENT_CALL`` while the model runs."""
 
+    def __init__(self, family: ObjectPatchedFamily) -> None:
+        self.family = family
 
-def object_patch_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
-    """APPLY_MODEL wrapper: this model call's sigma and layout in ``CURRENT_CALL`` while the model runs."""
-    base_model = executor.class_obj
-    diffusion_model = base_model.diffusion_model
-    family = family_of(diffusion_model)
-    if family is None:
-        return executor(*args, **kwargs)
-    x, sigmas, context = comfy_bridge.apply_model_inputs(args, kwargs)
-    layout = family.layout(ModelCall(diffusion_model, base_model, x, context, kwargs))
-    call = ObjectPatchCall(diffusion_model, sigmas, layout)
-    token = CURRENT_CALL.set(call)
-    try:
-        out = executor(*args, **kwargs)
-    finally:
-        CURRENT_CALL.reset(token)
-    if call.declined_calls and not call.patched_calls and not _warned.get(family.name):
-        _warned[family.name] = True
-        logger.warning(
-            "[PLADIS] %s: the patched attention received inputs PLADIS does not handle (an attention mask); "
-            "PLADIS did nothing in this model call. Please report this with your ComfyUI version.",
-            family.name,
-        )
-    return out
+    def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
+        family, base_model = self.family, executor.class_obj
+        x, sigmas, context = comfy_bridge.apply_model_inputs(args, kwargs)
+        layout = family.layout(ModelCall(base_model.diffusion_model, base_model, x, context, kwargs))
+        call = ObjectPatchCall(base_model.diffusion_model, sigmas, layout)
+        token = CURRENT_CALL.set(call)
+        try:
+            out = executor(*args, **kwargs)
+        finally:
+            CURRENT_CALL.reset(token)
+        if call.declined_calls and not call.patched_calls and not _warned.get(family.name):
+            _warned[family.name] = True
+            logger.warning(
+                "[PLADIS] %s: the patched attention received inputs PLADIS does not handle (an attention mask); "
+                "PLADIS did nothing in this model call. Please report this with your ComfyUI version.",
+                family.name,
+            )
+        return out
+
+    def __deepcopy__(self, memo: dict) -> ObjectPatchWrapper:
+        return self
 
 
 def patch_attention_modules(
@@ -139,10 +134,13 @@ def patch_attention_modules(
     alpha: float,
     scale: float,
     step_range: SigmaRange,
-) -> None:
-    """Object-patches the attention module of every selected block of ``model_patcher`` (a clone) with a twin."""
+) -> int:
+    """Object-patches the attention module of every selected block of ``model_patcher`` (a clone) with a twin;
+    returns at how many of them it kept an earlier object patch (another PLADIS node's twin, or another node's)."""
+    kept = 0
     for site in selected:
         name = f"diffusion_model.{family.blocks}.{site.block}.{family.module}"
+        kept += name in getattr(model_patcher, "object_patches", {})
         # ComfyUI's view of the module: this clone's object patch, else the original even while a clone that
         # patched it is loaded (the backup), else the model's.
         current = model_patcher.get_model_object(name)
@@ -151,4 +149,36 @@ def patch_attention_modules(
         previous = previous if isinstance(previous, PladisForward) else None
         twin.forward = PladisForward(family, twin, alpha, scale, step_range, previous)
         model_patcher.add_object_patch(name, twin)
-    comfy_bridge.add_apply_model_wrapper(model_patcher, WRAPPER_KEY, object_patch_wrapper)
+    comfy_bridge.add_apply_model_wrapper(model_patcher, WRAPPER_KEY, ObjectPatchWrapper(family))
+    return kept
+
+
+BY_CLASS = {name: family for family in OBJECT_PATCHED for name in family.classes}
+
+
+def family_of(diffusion_model: Any) -> ObjectPatchedFamily | None:
+    """The family of a diffusion model whose class is exactly one listed (a subclass may lay its tokens out
+    otherwise), with the blocks and attention module that family patches."""
+    family = BY_CLASS.get(type(diffusion_model).__name__)
+    if family is None:
+        return None
+    blocks = getattr(diffusion_model, family.blocks, None)
+    if not isinstance(blocks, torch.nn.ModuleList) or not all(hasattr(b, family.module) for b in blocks):
+        return None
+    return family
+
+
+class ObjectPatchRoute:
+    """DiTs whose attention ComfyUI calls without transformer_options: a twin of each selected attention module."""
+
+    def recognise(self, diffusion_model: Any) -> Target | None:
+        return family_target(self, family_of(diffusion_model), diffusion_model)
+
+    def install(self, model_patcher: Any, target: Target, params: PladisParams) -> Installed:
+        sites = list(params.sites)
+        args = (params.alpha, params.scale, params.step_range)
+        kept = patch_attention_modules(model_patcher, target.family, sites, *args)
+        return Installed(patched=params.sites, kept_patches=kept)
+
+
+ROUTE = ObjectPatchRoute()

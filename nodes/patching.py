@@ -9,12 +9,15 @@ from typing import Any
 
 from ..pladis_core.dispatch import backend_log_line
 from . import dit, families, object_patch, unet
-from .families import object_patched, refused
+from .families import refused, registry
 from .layer_selection import LAYER_PRESETS, Site, parse_layer_list, select_sites
+from .route import PladisParams, Route, Target
 from .safe_text import escape, quote
 from .step_range import SigmaRange
 
 logger = logging.getLogger(__name__)
+
+ROUTES: tuple[Route, ...] = (unet.ROUTE, object_patch.ROUTE, dit.ROUTE)
 
 
 # The node's input ranges, checked again here for API prompts and direct calls. Below α = 1.01 the α-entmax solve
@@ -143,6 +146,11 @@ def step_range(model_patcher: Any, request: PatchRequest) -> SigmaRange:
     )
 
 
+def recognise(diffusion_model: Any) -> Target | None:
+    """The model as the first route that patches it sees it: UNet cross-attention, object patches, then DiTs."""
+    return next((t for route in ROUTES if (t := route.recognise(diffusion_model)) is not None), None)
+
+
 def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
     """Returns a patched clone of ``model`` (never ``model`` itself) and what was done to it."""
     request.validate()
@@ -167,39 +175,26 @@ def apply_pladis(model: Any, request: PatchRequest) -> tuple[Any, PatchReport]:
     reason = refused.family_refusal(getattr(patched.model, "model_config", None))
     if reason is not None:
         raise UnsupportedModelError(f"PLADIS Model Patch cannot patch this {report.family} model: {reason}.")
-    sites = unet.cross_attention_sites(diffusion_model)
-    if sites:
-        selected = choose_sites(sites, request, unet.DEFAULT_PARTS)
-        step = step_range(patched, request)
-        report.kept_patches = unet.patch_cross_attention(patched, selected, request.alpha, request.scale, step)
-    elif object_patched.family_of(diffusion_model) is not None:
-        family = object_patched.family_of(diffusion_model)
-        report.architecture = "cross-attention" if family.kind == families.CROSS else "joint-attention"
-        sites = object_patch.block_sites(diffusion_model, family)
-        selected = choose_sites(sites, request, (family.part,))
-        object_patch.patch_attention_modules(
-            patched, family, selected, request.alpha, request.scale, step_range(patched, request)
+    target = recognise(diffusion_model)
+    if target is None:
+        raise UnsupportedModelError(
+            f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): "
+            f"{families.refusal(diffusion_model)}. Supported: {registry.supported_text()}."
         )
-    else:
-        family = families.family_of(diffusion_model)
-        if family is None:
-            raise UnsupportedModelError(
-                f"PLADIS Model Patch cannot patch this {report.family} model ({type(diffusion_model).__name__}): "
-                f"{families.refusal(diffusion_model)}. Supported: UNet models with cross-attention (SD1.5, SD2.x, "
-                f"SDXL and its Lightning/Turbo/DMD2/Hyper variants); {families.SUPPORTED}; {object_patched.SUPPORTED}."
-            )
-        report.architecture = "cross-attention" if family.cross_attention else "joint-attention"
-        sites = dit.block_sites(diffusion_model, family)
-        selected = choose_sites(sites, request, family.default_parts or family.part_names)
-        left_out = [part for part in family.part_names if family.default_parts and part not in family.default_parts]
-        if request.layers == "default" and left_out:
-            report.notes.append(
-                f"not in the default: the {', '.join(left_out)} part (layers = custom, custom_layers = "
-                f'"{", ".join(family.part_names)}" patches it too)'
-            )
-        step = step_range(patched, request)
-        chained = dit.patch_joint_attention(patched, selected, request.alpha, request.scale, step)
-        report.kept_patches = int(chained)
-    report.available = len(sites)
-    report.patched = len(selected)
+    report.architecture = target.architecture
+    selected = choose_sites(list(target.sites), request, target.default_parts)
+    if request.layers == "default" and target.left_out_of_default:
+        parts = dict.fromkeys(site.part for site in target.sites)
+        report.notes.append(
+            f"not in the default: the {', '.join(target.left_out_of_default)} part (layers = custom, custom_layers = "
+            f'"{", ".join(parts)}" patches it too)'
+        )
+    params = PladisParams(
+        alpha=request.alpha, scale=request.scale, step_range=step_range(patched, request), sites=tuple(selected)
+    )
+    installed = target.route.install(patched, target, params)
+    report.kept_patches = installed.kept_patches
+    report.notes.extend(installed.notes)
+    report.available = len(target.sites)
+    report.patched = len(installed.patched)
     return patched, report

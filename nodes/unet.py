@@ -6,10 +6,29 @@ from typing import Any
 
 from . import comfy_bridge
 from .cross_attention_patch import PladisCrossAttention
+from .families.unets import UNET
 from .layer_selection import Site
+from .route import Installed, PladisParams, Target
 from .step_range import SigmaRange
 
 DEFAULT_PARTS = ("input", "output")
+
+
+class UnetRoute:
+    """UNets: a PLADIS attn2 replacement at each selected text cross-attention."""
+
+    def recognise(self, diffusion_model: Any) -> Target | None:
+        sites = cross_attention_sites(diffusion_model)
+        if not sites:
+            return None
+        return Target(
+            route=self, family=UNET, sites=tuple(sites), default_parts=DEFAULT_PARTS, attention=UNET.attention
+        )
+
+    def install(self, model_patcher: Any, target: Target, params: PladisParams) -> Installed:
+        sites = list(params.sites)
+        kept = patch_cross_attention(model_patcher, sites, params.alpha, params.scale, params.step_range)
+        return Installed(patched=params.sites, kept_patches=kept)
 
 
 def cross_attention_sites(diffusion_model: Any) -> list[Site]:
@@ -74,3 +93,6 @@ def adopt_late_patches(transformer_options: dict) -> dict:
 def adopt_late_patches_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
     """APPLY_MODEL wrapper: runs the model with ``adopt_late_patches`` applied to its transformer options."""
     return comfy_bridge.call_apply_model(executor, args, kwargs, adopt_late_patches)
+
+
+ROUTE = UnetRoute()

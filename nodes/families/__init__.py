@@ -2,43 +2,21 @@
 
 A diffusion model matches a family when its class is one the family lists (the class and its known variants)
 and it passes the family's structural check. A subclass of a listed class that is not listed itself is refused:
-its layout was not verified. Adding a family: one description in a module here, added to ``FAMILIES``, and
-one integration test (tests/integration/comfyui_family_runner.py).
+its layout was not verified. Adding a family: one description in a module here, added to ``registry.DITS``, its
+entry in ``catalog.json`` (classes, parts, text keys, supported-families words, compatibility rows), the docs
+regenerated (``python scripts/build_docs.py``), and one integration test (tests/integration/comfyui_family_runner.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .aura import AURAFLOW
+from . import registry
 from .base import CROSS, JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count
-from .boogu import BOOGU
-from .cascade import STABLE_CASCADE_C
-from .cogvideo import COGVIDEOX
-from .cross import ANIMA, COSMOS_PREDICT1, COSMOS_PREDICT2, KANDINSKY5, LTXV
-from .flux import CHROMA, FLUX
-from .hidream import HIDREAM
-from .hidream_o1 import HIDREAM_O1
-from .hunyuan import HUNYUAN_VIDEO
-from .ideogram import IDEOGRAM4
-from .joyimage import JOYIMAGE
-from .krea2 import KREA2
-from .lens import LENS
-from .ltx2 import LTX2
-from .lumina import LUMINA
-from .mageflow import MAGEFLOW
-from .minimax import MINIMAX_H3
-from .mochi import MOCHI
-from .omnigen2 import OMNIGEN2
-from .pixeldit import PIXELDIT
-from .qwen import QWEN_IMAGE
-from .refused import REFUSED
-from .sd3 import SD3
-from .wan import WAN
+from .refused import REFUSED, family_refusal
 
 __all__ = [
     "BY_CLASS",
-    "SD3",
     "CROSS",
     "FAMILIES",
     "JOINT",
@@ -47,49 +25,13 @@ __all__ = [
     "ModelCall",
     "TokenLayout",
     "family_of",
+    "family_refusal",
     "image_token_count",
     "refusal",
 ]
 
-FAMILIES: tuple[DitFamily, ...] = (
-    FLUX,
-    CHROMA,
-    SD3,
-    QWEN_IMAGE,
-    WAN,
-    HUNYUAN_VIDEO,
-    LUMINA,
-    COSMOS_PREDICT2,
-    COSMOS_PREDICT1,
-    ANIMA,
-    LTXV,
-    HIDREAM,
-    KANDINSKY5,
-    AURAFLOW,
-    COGVIDEOX,
-    MAGEFLOW,
-    KREA2,
-    OMNIGEN2,
-    BOOGU,
-    JOYIMAGE,
-    LENS,
-    IDEOGRAM4,
-    PIXELDIT,
-    HIDREAM_O1,
-    STABLE_CASCADE_C,
-    MOCHI,
-    LTX2,
-    MINIMAX_H3,
-)
-SUPPORTED = (
-    "Flux (dev, schnell, Kontext), Flux.2 (dev, Klein), LongCat-Image, Chroma, Chroma Radiance, SD3/SD3.5, "
-    "Qwen-Image, Wan 2.x (T2V, I2V, VACE, Camera, HuMo, S2V, Animate, Animate-2, SCAIL, SCAIL-2, WanDancer), "
-    "HunyuanVideo, HunyuanVideo 1.5, HunyuanImage 2.1, Lumina 2, Z-Image (Turbo, Omni and pixel space), "
-    "Cosmos Predict1, Cosmos Predict2, Anima, LTXV, HiDream I1 and E1, Kandinsky 5 and 5 Image, AuraFlow, CogVideoX, "
-    "MageFlow, Krea2, OmniGen2, Boogu-Image, JoyImage, Lens, Ideogram 4, PixelDiT T2I and PiD, "
-    "HiDream-O1, Stable Cascade stage C, Mochi, LTX-2 (video; audio as an option), "
-    "MiniMax H3 (video rows)"
-)
+FAMILIES = registry.DITS
+SUPPORTED = ", ".join(family.supported_as for family in FAMILIES)
 BY_CLASS = {name: family for family in FAMILIES for name in family.classes}
 
 

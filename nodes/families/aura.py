@@ -17,11 +17,8 @@ def aura_layout(call: ModelCall) -> TokenLayout:
 
 
 AURAFLOW = DitFamily(
-    "AuraFlow",
-    ("MMDiT",),
-    (("double", "double_layers"), ("single", "single_layers")),
-    JOINT,
-    aura_layout,
-    "the encoder's tokens; the 8 register tokens are filler",
+    name="AuraFlow",
+    attention=JOINT,
+    layout=aura_layout,
     accepts=lambda diffusion_model: hasattr(diffusion_model, "register_tokens"),
 )

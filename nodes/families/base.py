@@ -9,10 +9,11 @@ from typing import Any
 
 import torch
 
-JOINT = "joint"  # one attention over [… text … image …]: only the image-query × text-key block changes
-CROSS = "cross"  # a separate text cross-attention: every query row changes over the text keys
-# keys = [the queries' own tokens | a context]: every query row changes over the context's text keys
-SELF_AND_CROSS = "self and cross"
+from ..layer_selection import Site
+from .attention_kind import CROSS, JOINT, SELF_AND_CROSS, AttentionKind
+from .record import Described
+
+__all__ = ["CROSS", "JOINT", "SELF_AND_CROSS"]
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,14 @@ class TokenLayout:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class DitFamily:
+@dataclass(frozen=True, kw_only=True)
+class DitFamily(Described):
     """How one DiT family attends to its text.
 
-    ``classes``: the diffusion-model class names that share this layout (the class and its known variants).
-    ``parts``: (site part, attribute of the diffusion model holding those blocks), in execution order.
-    ``layout``: the token layout of a model call. ``text_keys``: which keys count as text, and why.
+    ``classes`` (from the catalog): the diffusion-model class names that share this layout (the class and its
+    known variants). ``parts`` (from the catalog): (site part, attribute of the diffusion model holding those
+    blocks), in execution order.
+    ``layout``: the token layout of a model call (``text_keys``, in the catalog: which keys count as text, and why).
     ``default_parts``: the parts the "default" layer preset patches (all of them if empty).
     ``accepts``: a structural check on the diffusion model, for classes shared by several layouts.
     ``blocks``: a part's blocks, in execution order, from the diffusion model and the part's attribute.
@@ -91,24 +93,35 @@ class DitFamily:
     Self-and-cross attention: ``layout`` lays out the context only (``length`` its tokens, ``text`` in it).
     """
 
-    name: str
-    classes: tuple[str, ...]
-    parts: tuple[tuple[str, str], ...]
-    attention: str
+    FROM_CATALOG = ("classes", "parts")
+    classes: tuple[str, ...] = field(init=False)
+    parts: tuple[tuple[str, str], ...] = field(init=False)
+    attention: AttentionKind
     layout: Callable[[ModelCall], TokenLayout]
-    text_keys: str
     default_parts: tuple[str, ...] = ()
     accepts: Callable[[Any], bool] = lambda diffusion_model: True
     blocks: Callable[[Any, str], Any] = lambda diffusion_model, attribute: blocks_of(diffusion_model, attribute)
     prepare: Callable[[Any], None] | None = None
 
     @property
-    def cross_attention(self) -> bool:
-        return self.attention == CROSS
-
-    @property
     def part_names(self) -> tuple[str, ...]:
         return tuple(part for part, _ in self.parts)
+
+    @property
+    def default_selection(self) -> tuple[str, ...]:
+        return self.default_parts or self.part_names
+
+    @property
+    def left_out_of_default(self) -> tuple[str, ...]:
+        return tuple(part for part in self.part_names if part not in self.default_selection)
+
+    def sites(self, diffusion_model: Any) -> list[Site]:
+        """Every block of every part, in execution order."""
+        return [
+            Site(part, index, None)
+            for part, attribute in self.parts
+            for index in range(len(self.blocks(diffusion_model, attribute)))
+        ]
 
 
 def no_text(note: str) -> TokenLayout:
@@ -138,6 +151,18 @@ def text_first(text_tokens: int, image_tokens: int, filler: int = 0, batch_text:
     """[filler | text | image | anything after (reference latents)]."""
     start = filler + text_tokens
     return TokenLayout(slice(filler, start), slice(start, start + image_tokens), start + image_tokens, batch_text)
+
+
+def text_cross_attention(call: ModelCall, queries: int) -> TokenLayout:
+    """A text cross-attention: every key is one of the context's tokens; the first ``queries`` rows (the image or
+    video tokens) change."""
+    return TokenLayout(slice(0, call.text_tokens), slice(0, queries), call.text_tokens)
+
+
+def image_first(image_tokens: int, text_start: int, text_tokens: int) -> TokenLayout:
+    """[image | anything between (reference latents) | text], the text last."""
+    end = text_start + text_tokens
+    return TokenLayout(slice(text_start, end), slice(0, image_tokens), end)
 
 
 def class_names(obj: Any) -> list[str]:

@@ -13,11 +13,4 @@ from __future__ import annotations
 from .base import JOINT, DitFamily
 from .omnigen2 import omnigen2_layout
 
-BOOGU = DitFamily(
-    "Boogu-Image",
-    ("BooguTransformer2DModel",),
-    (("double", "double_stream_layers"), ("single", "single_stream_layers")),
-    JOINT,
-    omnigen2_layout,
-    "the instruction's tokens; reference latents are not text and keep their rows (only the target's change)",
-)
+BOOGU = DitFamily(name="Boogu-Image", attention=JOINT, layout=omnigen2_layout)

@@ -49,12 +49,9 @@ def stage_c_layout(call: ModelCall) -> TokenLayout:
 
 
 STABLE_CASCADE_C = DitFamily(
-    "Stable Cascade stage C",
-    ("StageC",),
-    (("block", "down_blocks"),),
-    SELF_AND_CROSS,
-    stage_c_layout,
-    "the CLIP-text tokens (not the pooled-text or CLIP-image tokens)",
+    name="Stable Cascade stage C",
+    attention=SELF_AND_CROSS,
+    layout=stage_c_layout,
     accepts=lambda diffusion_model: all(block.self_attn for block in attention_blocks(diffusion_model, "")),
     blocks=attention_blocks,
 )

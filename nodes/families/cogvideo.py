@@ -15,6 +15,4 @@ def cogvideo_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, video)
 
 
-COGVIDEOX = DitFamily(
-    "CogVideoX", ("CogVideoXTransformer3DModel",), (("block", "blocks"),), JOINT, cogvideo_layout, "the T5 tokens"
-)
+COGVIDEOX = DitFamily(name="CogVideoX", attention=JOINT, layout=cogvideo_layout)

@@ -30,23 +30,16 @@ from typing import Any
 
 import torch
 
-from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count
+from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count, text_cross_attention
 
 
 def cosmos_layout(call: ModelCall) -> TokenLayout:
     dm = call.diffusion_model
     video = image_token_count(call.x, (dm.patch_temporal, dm.patch_spatial, dm.patch_spatial))
-    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+    return text_cross_attention(call, video)
 
 
-COSMOS_PREDICT2 = DitFamily(
-    "Cosmos Predict2",
-    ("MiniTrainDIT",),
-    (("block", "blocks"),),
-    CROSS,
-    cosmos_layout,
-    "every key of the text cross-attention (the T5 tokens)",
-)
+COSMOS_PREDICT2 = DitFamily(name="Cosmos Predict2", attention=CROSS, layout=cosmos_layout)
 
 
 def one_cross_attention_per_block(diffusion_model: Any) -> bool:
@@ -57,13 +50,7 @@ def one_cross_attention_per_block(diffusion_model: Any) -> bool:
 
 
 COSMOS_PREDICT1 = DitFamily(
-    "Cosmos Predict1",
-    ("GeneralDIT",),
-    (("block", "blocks"),),
-    CROSS,
-    cosmos_layout,
-    "every key of the text cross-attention (the T5 tokens)",
-    accepts=one_cross_attention_per_block,
+    name="Cosmos Predict1", attention=CROSS, layout=cosmos_layout, accepts=one_cross_attention_per_block
 )
 
 
@@ -89,41 +76,20 @@ def anima_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(0, max(ends)), cosmos.image, call.text_tokens, batch_text)
 
 
-ANIMA = DitFamily(
-    "Anima",
-    ("Anima",),
-    (("block", "blocks"),),
-    CROSS,
-    anima_layout,
-    "the LLM adapter's tokens; the model's zero right-padding to 512 is filler",
-)
+ANIMA = DitFamily(name="Anima", attention=CROSS, layout=anima_layout)
 
 
 def ltxv_layout(call: ModelCall) -> TokenLayout:
     video = image_token_count(call.x, tuple(call.diffusion_model.patchifier.patch_size))
-    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+    return text_cross_attention(call, video)
 
 
-LTXV = DitFamily(
-    "LTXV",
-    ("LTXVModel",),
-    (("block", "transformer_blocks"),),
-    CROSS,
-    ltxv_layout,
-    "every key of the text cross-attention (the T5 tokens, padding masked by the model)",
-)
+LTXV = DitFamily(name="LTXV", attention=CROSS, layout=ltxv_layout)
 
 
 def kandinsky_layout(call: ModelCall) -> TokenLayout:
     visual = image_token_count(call.x, tuple(call.diffusion_model.patch_size))
-    return TokenLayout(slice(0, call.text_tokens), slice(0, visual), call.text_tokens)
+    return text_cross_attention(call, visual)
 
 
-KANDINSKY5 = DitFamily(
-    "Kandinsky 5",
-    ("Kandinsky5",),
-    (("block", "visual_transformer_blocks"),),
-    CROSS,
-    kandinsky_layout,
-    "every key of the visual blocks' text cross-attention (the refined Qwen2.5-VL tokens)",
-)
+KANDINSKY5 = DitFamily(name="Kandinsky 5", attention=CROSS, layout=kandinsky_layout)

@@ -12,7 +12,6 @@ import torch
 
 from .base import JOINT, DitFamily, ModelCall, TokenLayout, class_names, image_token_count, text_first
 
-FLUX_PARTS = (("double", "double_blocks"), ("single", "single_blocks"))
 TEXT_KEYS = "the text encoder's tokens; reference latents are image keys and keep their rows"
 
 
@@ -33,12 +32,5 @@ def flux_layout(call: ModelCall) -> TokenLayout:
     return text_first(length - common, image, filler=common, batch_text=batch_text)
 
 
-FLUX = DitFamily(
-    "Flux",
-    ("Flux",),  # Flux.1 dev/schnell/Kontext, Flux.2 dev/Klein, LongCat-Image: one class, one layout
-    FLUX_PARTS,
-    JOINT,
-    flux_layout,
-    TEXT_KEYS + "; Flux.2's zero left-padding to 512 tokens is filler",
-)
-CHROMA = DitFamily("Chroma", ("Chroma", "ChromaRadiance"), FLUX_PARTS, JOINT, flux_layout, TEXT_KEYS)
+FLUX = DitFamily(name="Flux", attention=JOINT, layout=flux_layout)
+CHROMA = DitFamily(name="Chroma", attention=JOINT, layout=flux_layout)

@@ -37,11 +37,4 @@ def hidream_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(image, image + text), slice(0, rows * target_columns), image + text, query_order=order)
 
 
-HIDREAM = DitFamily(
-    "HiDream",
-    ("HiDreamImageTransformer2DModel",),
-    (("double", "double_stream_blocks"), ("single", "single_stream_blocks")),
-    JOINT,
-    hidream_layout,
-    "the T5 and Llama tokens (image first); E1's edit image keeps its rows",
-)
+HIDREAM = DitFamily(name="HiDream", attention=JOINT, layout=hidream_layout)

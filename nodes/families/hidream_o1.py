@@ -41,11 +41,4 @@ def hidream_o1_layout(call: ModelCall) -> TokenLayout:
     return text_keys_first(is_text, slice(0, generation), image_rows_only=True)
 
 
-HIDREAM_O1 = DitFamily(
-    "HiDream-O1",
-    ("HiDreamO1Transformer",),
-    (("block", "language_model.layers"),),
-    CROSS,
-    hidream_o1_layout,
-    "the prompt's tokens (generation pass only; the timestep token and image keys are not text)",
-)
+HIDREAM_O1 = DitFamily(name="HiDream-O1", attention=CROSS, layout=hidream_o1_layout)

@@ -28,11 +28,4 @@ def hunyuan_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(vision, text_end), slice(start, start + image), start + image)
 
 
-HUNYUAN_VIDEO = DitFamily(
-    "HunyuanVideo",
-    ("HunyuanVideo",),
-    (("double", "double_blocks"), ("single", "single_blocks")),
-    JOINT,
-    hunyuan_layout,
-    "the LLM and byT5 tokens; SigLIP vision tokens and the reference latent keep their dense weights and rows",
-)
+HUNYUAN_VIDEO = DitFamily(name="HunyuanVideo", attention=JOINT, layout=hunyuan_layout)

@@ -17,11 +17,4 @@ def ideogram4_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, image_token_count(call.x, 1))
 
 
-IDEOGRAM4 = DitFamily(
-    "Ideogram 4",
-    ("Ideogram4Transformer2DModel",),
-    (("single", "layers"),),
-    JOINT,
-    ideogram4_layout,
-    "the LLM's tokens (text first; padding masked by the model)",
-)
+IDEOGRAM4 = DitFamily(name="Ideogram 4", attention=JOINT, layout=ideogram4_layout)

@@ -7,22 +7,14 @@ latents are not text: only the target image's rows change, the references' rows 
 
 from __future__ import annotations
 
-from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_token_count
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_first, image_token_count
 
 
 def joyimage_layout(call: ModelCall) -> TokenLayout:
     patch = call.diffusion_model.patch_size
     image = image_token_count(call.x, patch)
     text_start = image + sum(image_token_count(ref, patch) for ref in call.conds.get("ref_latents") or ())
-    end = text_start + call.text_tokens
-    return TokenLayout(slice(text_start, end), slice(0, image), end)
+    return image_first(image, text_start, call.text_tokens)
 
 
-JOYIMAGE = DitFamily(
-    "JoyImage",
-    ("JoyImageTransformer3DModel",),
-    (("double", "double_blocks"),),
-    JOINT,
-    joyimage_layout,
-    "the text encoder's tokens (image first); reference latents are not text and keep their rows",
-)
+JOYIMAGE = DitFamily(name="JoyImage", attention=JOINT, layout=joyimage_layout)

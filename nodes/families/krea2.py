@@ -19,11 +19,8 @@ def krea2_layout(call: ModelCall) -> TokenLayout:
 
 
 KREA2 = DitFamily(
-    "Krea2",
-    ("SingleStreamDiT",),
-    (("single", "blocks"),),
-    JOINT,
-    krea2_layout,
-    "the text encoder's tokens; reference latents are image keys and keep their rows",
+    name="Krea2",
+    attention=JOINT,
+    layout=krea2_layout,
     accepts=lambda diffusion_model: hasattr(diffusion_model, "txtfusion") and hasattr(diffusion_model, "patch"),
 )

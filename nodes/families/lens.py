@@ -7,20 +7,12 @@ masks the prompt's padding itself (its joint mask), and PLADIS honours that mask
 
 from __future__ import annotations
 
-from .base import JOINT, DitFamily, ModelCall, TokenLayout
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_first
 
 
 def lens_layout(call: ModelCall) -> TokenLayout:
     image = call.x.shape[-2] * call.x.shape[-1]
-    end = image + call.text_tokens
-    return TokenLayout(slice(image, end), slice(0, image), end)
+    return image_first(image, image, call.text_tokens)
 
 
-LENS = DitFamily(
-    "Lens",
-    ("LensTransformer2DModel",),
-    (("double", "transformer_blocks"),),
-    JOINT,
-    lens_layout,
-    "the text encoder's tokens (image first), honouring the model's padding mask",
-)
+LENS = DitFamily(name="Lens", attention=JOINT, layout=lens_layout)

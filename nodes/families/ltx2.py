@@ -97,12 +97,5 @@ def ltx2_layout(call: ModelCall) -> TokenLayout:
 
 
 LTX2 = DitFamily(
-    "LTX-2",
-    ("LTXAVModel",),
-    (("video", "transformer_blocks"), ("audio", "transformer_blocks")),
-    CROSS,
-    ltx2_layout,
-    "the prompt's tokens before the connector's register tokens (filler), recorded per batch element",
-    default_parts=("video",),
-    prepare=record_prompt_length,
+    name="LTX-2", attention=CROSS, layout=ltx2_layout, default_parts=("video",), prepare=record_prompt_length
 )

@@ -68,12 +68,4 @@ def lumina_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(0, text), slice(caption, caption + image), caption + image)
 
 
-LUMINA = DitFamily(
-    "Lumina 2 / Z-Image",
-    ("NextDiT", "NextDiTPixelSpace"),
-    (("double", "layers"),),
-    JOINT,
-    lumina_layout,
-    "the encoder's caption tokens; Z-Image's pads to multiples of 32 are filler; Omni's SigLIP tokens and "
-    "reference latents keep their rows and their dense weights",
-)
+LUMINA = DitFamily(name="Lumina 2 / Z-Image", attention=JOINT, layout=lumina_layout)

@@ -11,11 +11,4 @@ from __future__ import annotations
 from .base import JOINT, DitFamily
 from .qwen import qwen_layout
 
-MAGEFLOW = DitFamily(
-    "MageFlow",
-    ("MageFlowTransformer2DModel",),
-    (("double", "transformer_blocks"),),
-    JOINT,
-    qwen_layout,
-    "the text encoder's tokens; reference latents are image keys and keep their rows",
-)
+MAGEFLOW = DitFamily(name="MageFlow", attention=JOINT, layout=qwen_layout)

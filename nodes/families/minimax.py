@@ -41,12 +41,4 @@ def minimax_h3_layout(call: ModelCall) -> TokenLayout:
     return text_keys_first(is_text, slice(*video))
 
 
-MINIMAX_H3 = DitFamily(
-    "MiniMax H3",
-    ("MiniMaxH3Model",),
-    (("single", "blocks"),),
-    JOINT,
-    minimax_h3_layout,
-    "the encoder's text-tagged tokens; vision pads among them keep their dense weights; only the target video's "
-    "rows change (condition, reference and audio rows unchanged)",
-)
+MINIMAX_H3 = DitFamily(name="MiniMax H3", attention=JOINT, layout=minimax_h3_layout)

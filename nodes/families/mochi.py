@@ -9,7 +9,7 @@ padding after them is cut by the model before the attention: it never becomes a 
 
 from __future__ import annotations
 
-from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_token_count
+from .base import JOINT, DitFamily, ModelCall, TokenLayout, image_first, image_token_count
 
 MOCHI_DEFAULT_TOKENS = 256  # the model's default ``num_tokens`` when no attention mask comes with the prompt
 
@@ -18,14 +18,7 @@ def mochi_layout(call: ModelCall) -> TokenLayout:
     video = image_token_count(call.x, call.diffusion_model.patch_size)
     kept = call.conds.get("num_tokens", MOCHI_DEFAULT_TOKENS)
     text = min(int(kept), call.text_tokens)
-    return TokenLayout(slice(video, video + text), slice(0, video), video + text)
+    return image_first(video, video, text)
 
 
-MOCHI = DitFamily(
-    "Mochi",
-    ("AsymmDiTJoint",),
-    (("double", "blocks"),),
-    JOINT,
-    mochi_layout,
-    "the T5 tokens the model keeps (the prompt's unmasked tokens; image first)",
-)
+MOCHI = DitFamily(name="Mochi", attention=JOINT, layout=mochi_layout)

@@ -19,7 +19,7 @@ dense weights.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -27,30 +27,41 @@ import torch
 from ...pladis_core.cross_attention import pladis_attention_heads
 from ...pladis_core.joint_attention import pladis_joint_attention
 from ...pladis_core.key_subset import pladis_attention_on_keys
+from ..layer_selection import Site
+from .attention_kind import AttentionKind
 from .base import CROSS, JOINT, ModelCall
+from .record import Described
 
 
-@dataclass(frozen=True)
-class ObjectPatchedFamily:
+@dataclass(frozen=True, kw_only=True)
+class ObjectPatchedFamily(Described):
     """How one family's text attention is object-patched.
 
-    ``blocks``: the diffusion model's attribute holding the blocks; ``module``: the attribute of a block holding
-    the attention module that is patched; ``layout``: what a model call tells that attention (its text keys);
+    From the catalog: ``classes``, the diffusion-model class names; ``blocks``, the diffusion model's attribute
+    holding the blocks; ``module``, the attribute of a block holding the attention module that is patched.
+    ``layout``: what a model call tells that attention (its text keys);
     ``forward(patch, layout, *args, **kwargs)``: the module's forward with PLADIS, q, k, v computed by the
     module's own layers and handed to ``patch.attention`` (None for inputs it does not handle);
     ``attend(q, k, v, layout, alpha, scale)``: PLADIS on (B, H, N, d) heads.
     """
 
-    name: str
-    classes: tuple[str, ...]
-    blocks: str
-    module: str
-    kind: str
-    text_keys: str
+    FROM_CATALOG = ("classes", "blocks", "module")
+    classes: tuple[str, ...] = field(init=False)
+    blocks: str = field(init=False)
+    module: str = field(init=False)
+    attention: AttentionKind
     layout: Callable[[ModelCall], Any]
     forward: Callable[..., Any]
     attend: Callable[..., torch.Tensor]
     part: str = "block"
+    left_out_of_default: tuple[str, ...] = ()
+
+    @property
+    def default_selection(self) -> tuple[str, ...]:
+        return (self.part,)
+
+    def sites(self, diffusion_model: Any) -> list[Site]:
+        return [Site(self.part, index, None) for index in range(len(getattr(diffusion_model, self.blocks)))]
 
 
 def _heads(t: torch.Tensor, heads: int) -> torch.Tensor:
@@ -87,15 +98,7 @@ def pixart_forward(patch, layout, x, cond, mask=None, **kwargs):
 
 
 PIXART = ObjectPatchedFamily(
-    "PixArt",
-    ("PixArtMS",),
-    "blocks",
-    "cross_attn",
-    CROSS,
-    "every key of the T5 cross-attention (ComfyUI passes PixArt no mask)",
-    lambda call: None,
-    pixart_forward,
-    cross_attend,
+    name="PixArt", attention=CROSS, layout=lambda call: None, forward=pixart_forward, attend=cross_attend
 )
 
 
@@ -128,15 +131,7 @@ def hunyuan_dit_forward(patch, text_keys, x, y, freqs_cis_img=None, **kwargs):
 
 
 HUNYUAN_DIT = ObjectPatchedFamily(
-    "HunyuanDiT",
-    ("HunYuanDiT",),
-    "blocks",
-    "attn2",
-    CROSS,
-    "the CLIP and mT5 tokens their masks set; the learned padding embeddings at cleared positions are filler",
-    hunyuan_dit_text_keys,
-    hunyuan_dit_forward,
-    cross_attend,
+    name="HunyuanDiT", attention=CROSS, layout=hunyuan_dit_text_keys, forward=hunyuan_dit_forward, attend=cross_attend
 )
 
 
@@ -166,30 +161,10 @@ def ernie_attend(q, k, v, text_tokens: int, alpha: float, scale: float) -> torch
 
 
 ERNIE_IMAGE = ObjectPatchedFamily(
-    "ERNIE-Image",
-    ("ErnieImageModel",),
-    "layers",
-    "self_attention",
-    JOINT,
-    "the text encoder's tokens (after the image tokens); only image rows change",
-    lambda call: call.text_tokens,
-    ernie_forward,
-    ernie_attend,
+    name="ERNIE-Image",
+    attention=JOINT,
+    layout=lambda call: call.text_tokens,
+    forward=ernie_forward,
+    attend=ernie_attend,
     part="block",
 )
-
-OBJECT_PATCHED: tuple[ObjectPatchedFamily, ...] = (PIXART, HUNYUAN_DIT, ERNIE_IMAGE)
-BY_CLASS = {name: family for family in OBJECT_PATCHED for name in family.classes}
-SUPPORTED = "PixArt α/Σ, HunyuanDiT, ERNIE-Image (through object patches)"
-
-
-def family_of(diffusion_model: Any) -> ObjectPatchedFamily | None:
-    """The family of a diffusion model whose class is exactly one listed (a subclass may lay its tokens out
-    otherwise), with the blocks and attention module that family patches."""
-    family = BY_CLASS.get(type(diffusion_model).__name__)
-    if family is None:
-        return None
-    blocks = getattr(diffusion_model, family.blocks, None)
-    if not isinstance(blocks, torch.nn.ModuleList) or not all(hasattr(b, family.module) for b in blocks):
-        return None
-    return family

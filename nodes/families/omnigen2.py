@@ -21,11 +21,4 @@ def omnigen2_layout(call: ModelCall) -> TokenLayout:
     return TokenLayout(slice(0, text), slice(start, start + image), start + image)
 
 
-OMNIGEN2 = DitFamily(
-    "OmniGen2",
-    ("OmniGen2Transformer2DModel",),
-    (("block", "layers"),),
-    JOINT,
-    omnigen2_layout,
-    "the text encoder's tokens; reference latents are not text and keep their rows (only the target's change)",
-)
+OMNIGEN2 = DitFamily(name="OmniGen2", attention=JOINT, layout=omnigen2_layout)

@@ -18,11 +18,4 @@ def pixeldit_layout(call: ModelCall) -> TokenLayout:
     return text_first(min(call.text_tokens, dm.txt_max_length), image_token_count(call.x, dm.patch_size))
 
 
-PIXELDIT = DitFamily(
-    "PixelDiT",
-    ("PixDiT_T2I", "PidNet"),
-    (("double", "patch_blocks"),),
-    JOINT,
-    pixeldit_layout,
-    "the Gemma-2 tokens (text first), up to the model's text length",
-)
+PIXELDIT = DitFamily(name="PixelDiT", attention=JOINT, layout=pixeldit_layout)

@@ -12,11 +12,4 @@ def qwen_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, image_token_count(call.x, call.diffusion_model.patch_size))
 
 
-QWEN_IMAGE = DitFamily(
-    "Qwen-Image",
-    ("QwenImageTransformer2DModel",),
-    (("double", "transformer_blocks"),),
-    JOINT,
-    qwen_layout,
-    "the text encoder's tokens; edit reference latents are image keys and keep their rows",
-)
+QWEN_IMAGE = DitFamily(name="Qwen-Image", attention=JOINT, layout=qwen_layout)

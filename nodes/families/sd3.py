@@ -15,11 +15,4 @@ def sd3_layout(call: ModelCall) -> TokenLayout:
     return text_first(call.text_tokens, image_token_count(call.x, dm.patch_size), filler=registers)
 
 
-SD3 = DitFamily(
-    "SD3",
-    ("OpenAISignatureMMDITWrapper",),
-    (("double", "joint_blocks"),),
-    JOINT,
-    sd3_layout,
-    "the text encoders' tokens (CLIP-L/G and T5); register tokens are filler",
-)
+SD3 = DitFamily(name="SD3", attention=JOINT, layout=sd3_layout)

@@ -19,32 +19,12 @@ generation branch's text cross-attention, over all its rows, changes.
 
 from __future__ import annotations
 
-from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count
-
-WAN_VARIANTS = (
-    "WanModel",  # Wan 2.1 / 2.2 T2V, I2V, FLF2V, Fun; FlowRVS
-    "VaceWanModel",
-    "CameraWanModel",
-    "HumoWanModel",
-    "WanModel_S2V",
-    "AnimateWanModel",
-    "SCAILWanModel",
-    "SCAIL2WanModel",
-    "WanAnimate2Model",
-    "WanDancerModel",
-)
+from .base import CROSS, DitFamily, ModelCall, TokenLayout, image_token_count, text_cross_attention
 
 
 def wan_layout(call: ModelCall) -> TokenLayout:
     video = image_token_count(call.x, call.diffusion_model.patch_size)
-    return TokenLayout(slice(0, call.text_tokens), slice(0, video), call.text_tokens)
+    return text_cross_attention(call, video)
 
 
-WAN = DitFamily(
-    "Wan",
-    WAN_VARIANTS,
-    (("block", "blocks"),),
-    CROSS,
-    wan_layout,
-    "every key of the text cross-attention (the UMT5 tokens); CLIP-vision and audio keys are other calls",
-)
+WAN = DitFamily(name="Wan", attention=CROSS, layout=wan_layout)

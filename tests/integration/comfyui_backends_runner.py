@@ -37,7 +37,8 @@ from oracles import joint_reference  # noqa: E402
 from pack import import_pack  # noqa: E402
 
 pack = import_pack()
-dit = pack.nodes.dit
+joint_forward = pack.nodes.joint_forward
+joint_override = pack.nodes.joint_override
 DIM = 128
 SITE = pack.nodes.layer_selection.Site("double", 0, None)
 
@@ -46,10 +47,10 @@ def override_and_options(text_tokens: int, image_tokens: int) -> dict:
     """transformer_options as PLADIS's node and layout wrapper leave them for one model call (Flux, one block)."""
     families = pack.nodes.families
     layout = families.base.text_first(text_tokens, image_tokens)
-    forward = dit.JointForward(families.BY_CLASS["Flux"], [SITE], layout)
+    forward = joint_forward.JointForward(families.BY_CLASS["Flux"], [SITE], layout)
     step_range = pack.nodes.step_range.SigmaRange(1.0, 0.0, True)
-    override = dit.PladisJointAttention(1.5, 2.0, step_range, frozenset({SITE}))
-    return {"optimized_attention_override": override, dit.FORWARD_KEY: forward}
+    override = joint_override.PladisJointAttention(1.5, 2.0, step_range, frozenset({SITE}))
+    return {"optimized_attention_override": override, joint_forward.FORWARD_KEY: forward}
 
 
 def inputs(heads, key_heads, text, image, dtype, seed=0):
@@ -83,7 +84,7 @@ def bf16_ulps(error: float, reference: torch.Tensor) -> float:
 def call(backend, q, k, v, heads, text, image, **kwargs):
     options = override_and_options(text, image)
     out = backend(q, k, v, heads, skip_reshape=True, transformer_options=options, **kwargs)
-    return out, options[dit.FORWARD_KEY].patched_calls
+    return out, options[joint_forward.FORWARD_KEY].patched_calls
 
 
 def flux_width(backend, dtype, report):

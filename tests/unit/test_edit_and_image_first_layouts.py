@@ -22,7 +22,7 @@ def test_mageflow_is_text_first_one_token_per_latent_pixel_with_references_after
         ref_latents=[torch.zeros(1, 128, 3, 3)],
     )
     layout = family.layout(model_call)
-    assert family is families.MAGEFLOW
+    assert family is families.registry.MAGEFLOW
     assert layout.text == slice(0, 5) and layout.image == slice(5, 21) and layout.length == 21
 
 
@@ -30,7 +30,7 @@ def test_krea2_counts_the_image_tokens_of_one_frame():
     attributes = {"patch": 2, "blocks": [], "txtfusion": object()}
     family, model_call = call("SingleStreamDiT", attributes, torch.zeros(1, 16, 3, 8, 8))
     layout = family.layout(model_call)  # frames run as batch elements: [text 5 | image 16] each
-    assert family is families.KREA2 and family.part_names == ("single",)
+    assert family is families.registry.KREA2 and family.part_names == ("single",)
     assert layout.text == slice(0, 5) and layout.image == slice(5, 21) and layout.length == 21
 
 

@@ -10,6 +10,9 @@ from pack import import_pack
 pack = import_pack()
 Node = pack.nodes.PLADISModelPatch
 dit = pack.nodes.dit
+attention_call = pack.nodes.attention_call
+forwards = pack.nodes.joint_forward
+joint_override = pack.nodes.joint_override
 families = pack.nodes.families
 
 DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
@@ -73,15 +76,20 @@ def test_block_selection(custom, sites, backend):
     check_against_oracle(run(patched), sites)
 
 
-def test_an_override_set_before_is_chained_and_still_called(backend):
-    model = make_dit_patcher()
-    calls = []
+def set_counting_override(model, calls):
+    """Another node's attention override, set before PLADIS: it records the backend of each call."""
 
     def counting_override(func, *args, **kwargs):
         calls.append(func.__name__)
         return func(*args, **kwargs)
 
     model.model_options["transformer_options"]["optimized_attention_override"] = counting_override
+
+
+def test_an_override_set_before_is_chained_and_still_called(backend):
+    model = make_dit_patcher()
+    calls = []
+    set_counting_override(model, calls)
     patched, report = patch(model)
     assert report["kept_patches"] == 1
     check_against_oracle(run(patched), ALL_SITES)
@@ -136,8 +144,14 @@ def test_calls_that_are_not_joint_attention_pass_through():
     assert forward.attention_calls == 1 and forward.joint_calls == 0
 
 
+def layout_wrapper(base_model):
+    """The APPLY_MODEL wrapper PLADIS installs on this model, bound to its family and sites."""
+    target = dit.ROUTE.recognise(base_model.diffusion_model)
+    return dit.JointLayoutWrapper(target.family, target.sites)
+
+
 def joint_forward(class_name, layout, sites=()):
-    return dit.JointForward(families.BY_CLASS[class_name], list(sites), layout)
+    return forwards.JointForward(families.BY_CLASS[class_name], list(sites), layout)
 
 
 def test_block_identity_from_comfyui_block_info():
@@ -150,7 +164,7 @@ def test_block_identity_from_comfyui_block_info():
 def test_sd3_register_tokens_are_filler():
     diffusion_model = type("OpenAISignatureMMDITWrapper", (), {"patch_size": 2, "register_length": 2})()
     call = families.ModelCall(diffusion_model, object(), torch.zeros(1, 16, 8, 8), torch.zeros(1, 7, 48))
-    layout = families.SD3.layout(call)
+    layout = families.registry.SD3.layout(call)
     forward = joint_forward("OpenAISignatureMMDITWrapper", layout)
     q = torch.randn(1, 25, 64)  # (B, L, H·D): 2 registers, 7 text tokens, then 16 image tokens
     call = forward.classify(object(), q, q, {}, {})
@@ -256,7 +270,7 @@ def test_flux2_zero_left_padding_is_filler_per_batch_element():
     flux1 = flux.flux_layout(families.ModelCall(diffusion_model, object(), torch.zeros(2, 16, 8, 8), context))
     assert flux1.text == slice(0, 8) and not flux1.batch_text  # Flux.1 has no filler: its zeros are text
 
-    forward = dit.JointForward(families.FLUX, [], layout)
+    forward = forwards.JointForward(families.registry.FLUX, [], layout)
     q = torch.randn(2, 4, 24, 8)
     call = forward.classify(object(), q, q, {"skip_reshape": True}, {"block_type": "double", "block_index": 0})
     assert call.groups == ((slice(0, 1), slice(5, 8)), (slice(1, 2), slice(2, 8)))
@@ -343,7 +357,7 @@ def test_ltx2s_recorded_prompt_length_is_read_then_taken_out_of_the_conds_and_a_
     unknown = {families.ltx2.PROMPT_TOKENS: torch.tensor([[families.ltx2.UNKNOWN]]), "frame_rate": 25}
     with caplog.at_level("WARNING"):
         for _ in range(2):
-            dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {}, **unknown)
+            layout_wrapper(Executor.class_obj)(Executor(), x, torch.ones(1), None, context, None, {}, **unknown)
     assert seen == [["frame_rate"], ["frame_rate"]]  # the model never sees the pack's cond
     assert caplog.text.count("already through its embeddings connector") == 1
     assert "left this model call unchanged" in caplog.text
@@ -514,7 +528,7 @@ def test_anima_zero_right_padding_is_filler_per_batch_element():
     layout = families.cross.anima_layout(call)
     assert layout.length == 512 and layout.image == slice(0, 16)
     assert layout.batch_text == (slice(0, 5), slice(0, 9))
-    forward = dit.JointForward(families.ANIMA, [], layout)
+    forward = forwards.JointForward(families.registry.ANIMA, [], layout)
     q, k = torch.randn(2, 16, 64), torch.randn(2, 512, 64)
     call = forward.classify(object(), q, k, {}, {"block_index": 1})
     assert not call.cross and call.image == slice(0, 16) and call.site == ("block", 1, None)  # a sub-slice of keys
@@ -553,7 +567,7 @@ def test_a_model_whose_attention_never_reaches_the_override_is_logged(caplog, mo
 
     x, context = inputs()
     with caplog.at_level("WARNING"):
-        dit.joint_layout_wrapper(Executor(), x, torch.ones(1), None, context, None, {})
+        layout_wrapper(Executor.class_obj)(Executor(), x, torch.ones(1), None, context, None, {})
     assert "no attention call of this model reached the attention override" in caplog.text
 
 
@@ -603,8 +617,10 @@ def test_minimax_h3_vision_pads_among_the_prompt_keep_their_dense_weights():
     layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=tags))
     assert layout.text == slice(0, 4) and layout.image == slice(13, 29)
     site = pack.nodes.layer_selection.Site("single", 0, None)
-    forward = dit.JointForward(families.MINIMAX_H3, [site], layout)
-    override = dit.PladisJointAttention(1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site}))
+    forward = forwards.JointForward(families.registry.MINIMAX_H3, [site], layout)
+    override = joint_override.PladisJointAttention(
+        1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site})
+    )
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(1, 2, 29, 16, generator=g) for _ in range(3))
     k[:, :, 5] *= 3.0  # a peaked text key after the vision pads
@@ -635,7 +651,7 @@ def test_keys_read_in_another_order_give_the_same_attention(positional_mask):
     mask[:, :, 4] = float("-inf")
     order = torch.tensor([0, 1, 5, 6, 2, 3, 4, 7, 8])
     args, kwargs = ((q, k, v, 4, mask), {}) if positional_mask else ((q, k, v, 4), {"mask": mask})
-    args, kwargs = dit.keys_in_order(args, kwargs, order)
+    args, kwargs = attention_call.keys_in_order(args, kwargs, order)
     moved_mask = args[4] if positional_mask else kwargs["mask"]
     assert torch.equal(args[1], k[:, order]) and torch.equal(moved_mask[:, :, 6], mask[:, :, 4])
     torch.testing.assert_close(attention.attention_basic(*args, **kwargs), attention.attention_basic(q, k, v, 4, mask))
@@ -657,8 +673,10 @@ def test_hidream_e1_target_rows_interleaved_with_the_edit_image_are_read_first()
     target = torch.tensor([0, 1, 2, 3, 8, 9, 10, 11])
     assert torch.equal(layout.query_order[:8], target)
     site = pack.nodes.layer_selection.Site("double", 0, None)
-    forward = dit.JointForward(families.HIDREAM, [site], layout)
-    override = dit.PladisJointAttention(1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site}))
+    forward = forwards.JointForward(families.registry.HIDREAM, [site], layout)
+    override = joint_override.PladisJointAttention(
+        1.5, 2.0, pack.nodes.step_range.SigmaRange(1.0, 0.0, True), frozenset({site})
+    )
     g = torch.Generator().manual_seed(1)
     q, k, v = (torch.randn(1, 23, 32, generator=g) for _ in range(3))  # (B, L, H·D), 2 heads
     k[:, 17] *= 3.0
@@ -693,7 +711,9 @@ def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_row
     layout = families.hidream_o1.hidream_o1_layout(call)
     assert layout.length == 20 and layout.text == slice(0, 5) and layout.image == slice(0, 5)
     assert layout.key_order[:5].tolist() == [0, 1, 2, 7, 8] and layout.image_rows_only
-    forward = dit.JointForward(families.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout)
+    forward = forwards.JointForward(
+        families.registry.HIDREAM_O1, [pack.nodes.layer_selection.Site("block", 0, None)], layout
+    )
     q, k = torch.randn(1, 11, 64), torch.randn(1, 20, 64)  # the generation pass: tms, target and reference rows
     call = forward.classify(object(), q, k, {}, {"block_index": 0})
     assert call.image == slice(0, 5) and not call.cross and call.key_order is layout.key_order
@@ -701,6 +721,29 @@ def test_hidream_o1_editing_spliced_vision_tokens_are_not_text_and_reference_row
 
 def test_key_and_query_orders_move_to_the_latents_device_once_per_model_call():
     layout = families.minimax.minimax_h3_layout(minimax_h3_call(tags=torch.tensor([1, 1, 0, 0, 0, 1, 1])))
-    moved = dit.orders_on_device(layout, torch.zeros(1, device="meta"))
+    moved = forwards.orders_on_device(layout, torch.zeros(1, device="meta"))
     assert moved.key_order.device.type == "meta" and moved.text == layout.text and moved.image == layout.image
-    assert dit.orders_on_device(layout, torch.zeros(1)) is layout  # already there: unchanged
+    assert forwards.orders_on_device(layout, torch.zeros(1)) is layout  # already there: unchanged
+
+
+def test_the_family_is_detected_at_patch_time_only(monkeypatch):
+    from route_checks import assert_detected_at_patch_time_only
+
+    runs = assert_detected_at_patch_time_only(
+        monkeypatch, pack, lambda: patch(make_dit_patcher())[0], lambda patched, sigma: run(patched, sigma=sigma)
+    )
+    assert [len(calls) for calls in runs] == [4] * 4  # every block's attention ran each step
+
+
+def test_two_pladis_nodes_over_a_foreign_override_report_the_overrides_they_keep(backend):
+    model = make_dit_patcher()
+    calls = []
+    set_counting_override(model, calls)
+    once, first = patch(model, scale=1.0)
+    twice, second = patch(once, scale=1.0)
+    assert (first["kept_patches"], second["kept_patches"]) == (1, 2)
+    assert "kept 2 earlier attention patch(es)" in second["summary"]
+    reference, _ = patch(model, scale=2.0)
+    for a, b in zip(run(twice), run(reference), strict=True):
+        torch.testing.assert_close(a["out"], b["out"], atol=1e-5, rtol=0)
+    assert calls  # the foreign override still runs under both

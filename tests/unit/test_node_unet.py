@@ -328,3 +328,28 @@ def test_unets_whose_cross_attention_attends_an_image_embedding_are_refused_with
     with pytest.raises(ValueError, match=rf"cannot patch this {family} model: {reason}, not text"):
         patch(model)
     assert model.model_options["transformer_options"] == {}
+
+
+def test_the_unet_sites_are_found_at_patch_time_only(monkeypatch):
+    from route_checks import assert_detected_at_patch_time_only
+
+    x, context = inputs()
+    assert_detected_at_patch_time_only(
+        monkeypatch,
+        pack,
+        lambda: patch(make_model_patcher(SD15_LAYOUT, ModelConfigSD15))[0],
+        lambda patched, sigma: run_unet(patched, x, context, sigma=sigma),
+    )
+
+
+def test_two_pladis_nodes_over_a_foreign_replacement_report_the_patches_they_keep():
+    model = make_model_patcher(SD15_LAYOUT, ModelConfigSD15)
+    foreign = ForeignAttn2()
+    model.set_model_attn2_replace(foreign, "output", 11, 0)
+    once, first = patch(model, layers="custom", custom_layers="output 10-11")
+    twice, second = patch(once, layers="custom", custom_layers="output 10-11")
+    assert (first["kept_patches"], second["kept_patches"]) == (1, 2)
+    assert twice.attn2_replacements()[("output", 11, 0)].previous.previous is foreign
+    x, context = inputs()
+    run_unet(twice, x, context)
+    assert foreign.calls == 1

@@ -1,6 +1,7 @@
 """PLADIS through object patches (nodes/object_patch.py) on stand-ins shaped like PixArt, HunyuanDiT and
 ERNIE-Image, with a ModelPatcher stand-in that applies object patches as ComfyUI does."""
 
+import copy
 import importlib
 
 import pytest
@@ -309,3 +310,27 @@ def test_two_nodes_on_the_same_blocks_add_their_effects(kind):
     early, _ = patch(first, scale=1.5, alpha=2.0, start_percent=0.0, end_percent=0.5)
     assert torch.equal(run(early, x, context, sigma=0.1), run(first, x, context, sigma=0.1))
     assert not torch.equal(run(early, x, context, sigma=10.0), run(first, x, context, sigma=10.0))
+
+
+def test_the_family_is_detected_at_patch_time_only(monkeypatch):
+    from route_checks import assert_detected_at_patch_time_only
+
+    x, context = inputs()
+    assert_detected_at_patch_time_only(
+        monkeypatch, pack, lambda: patch(make("pixart"))[0], lambda patched, sigma: run(patched, x, context, sigma)
+    )
+
+
+def test_two_pladis_nodes_over_a_foreign_object_patch_report_the_patches_they_keep():
+    model = make("pixart")
+    name = "diffusion_model.blocks.1.cross_attn"
+    foreign = copy.copy(model.get_model_object(name))  # another node's module in that block
+    model.add_object_patch(name, foreign)
+    once, first = patch(model, scale=1.0)
+    twice, second = patch(once, scale=1.0)
+    assert (first["kept_patches"], second["kept_patches"]) == (1, 2)
+    assert "kept 2 earlier attention patch(es)" in second["summary"]
+    assert isinstance(twice.object_patches[name].forward.previous, object_patch.PladisForward)
+    x, context = inputs()
+    reference, _ = patch(model, scale=2.0)
+    torch.testing.assert_close(run(twice, x, context), run(reference, x, context), atol=1e-5, rtol=0)

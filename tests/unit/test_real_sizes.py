@@ -28,7 +28,8 @@ from pladis_core import pladis_attention
 from pladis_core.joint_attention import additive_mask
 
 pack = import_pack()
-dit = pack.nodes.dit
+joint_forward = pack.nodes.joint_forward
+joint_override = pack.nodes.joint_override
 Site = pack.nodes.layer_selection.Site
 SigmaRange = pack.nodes.step_range.SigmaRange
 DOUBLE_0, BLOCK_0 = Site("double", 0, None), Site("block", 0, None)
@@ -180,9 +181,9 @@ def joint_call(func, q, k, v, heads, text_tokens, image_tokens, *, previous=None
     else:
         description = families.BY_CLASS["Flux"]
         layout = families.base.text_first(text_tokens, image_tokens)
-    forward = dit.JointForward(description, [site], layout)
-    override = dit.PladisJointAttention(1.5, 2.0, SigmaRange(1.0, 0.0, True), frozenset({site}), previous)
-    out = override(func, q, k, v, heads, transformer_options={dit.FORWARD_KEY: forward}, **kwargs)
+    forward = joint_forward.JointForward(description, [site], layout)
+    override = joint_override.PladisJointAttention(1.5, 2.0, SigmaRange(1.0, 0.0, True), frozenset({site}), previous)
+    out = override(func, q, k, v, heads, transformer_options={joint_forward.FORWARD_KEY: forward}, **kwargs)
     assert forward.patched_calls == 1
     return out
 
