@@ -5,6 +5,7 @@ import logging
 
 import pytest
 import torch
+from checks import assert_finite
 from comfy.ldm.modules import attention
 from comfy_standins import SD15_LAYOUT, SDXL_LAYOUT, ModelConfigSD15, make_model_patcher, run_unet
 from oracles import pladis_reference
@@ -148,7 +149,8 @@ def test_cond_only_batch_with_cfg_one():
     assert "disable_cfg1_optimization" not in patched.model_options
     x, context = inputs(batch=1)
     out = run_unet(patched, x, context, cond_or_uncond=[0])
-    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert out.shape == x.shape
+    assert_finite(out, "out")
     assert not torch.equal(out, run_unet(model, x, context, cond_or_uncond=[0]))
 
 
