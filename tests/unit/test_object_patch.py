@@ -6,17 +6,16 @@ import importlib
 import pytest
 import torch
 import torch.nn.functional as F
+from checks import assert_close, assert_differ, assert_equal
 from comfy_standins import JointBaseModelStandIn, ObjectPatchingModelPatcher, _Executor
 from oracles import joint_reference, pladis_reference
-from pack import import_pack
+from pack import import_pack, patch
 from torch import nn
 
 pack = import_pack()
-Node = pack.nodes.PLADISModelPatch
 object_patch = importlib.import_module(f"{pack.__name__}.nodes.object_patch")
 object_patched = importlib.import_module(f"{pack.__name__}.nodes.families.object_patched")
 
-DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
 DIM, HEADS, TEXT, IMAGE = 32, 4, 6, 16
 
 
@@ -153,11 +152,6 @@ def run(model_patcher, x, context, sigma=1.0, **conds):
         model_patcher.unpatch_model()
 
 
-def patch(model, **changes):
-    output = Node.execute(model=model, **{**DEFAULTS, **changes})
-    return output.result[0], output.ui["pladis"][0]
-
-
 @pytest.mark.parametrize("kind", ["pixart", "hunyuan", "ernie"])
 def test_each_block_is_object_patched_on_the_clone_only(kind):
     model = make(kind)
@@ -184,9 +178,9 @@ def test_pixart_cross_attention_is_pladis_over_every_text_key_and_the_model_is_r
     image, text = dm.img_in(x.flatten(2).transpose(1, 2)), dm.txt_in(context)
     k, v = attn.kv_linear(text).chunk(2, dim=-1)
     expected = image + attn.proj(pladis_reference(attn.q_linear(image), k, v, HEADS, 1.5, 2.0).float())
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     assert not torch.equal(out, dense)
-    assert torch.equal(run(model, x, context), dense)  # unloaded: the original modules are back
+    assert_equal(run(model, x, context), dense, "unloaded: the original modules are back")
     assert "forward" not in vars(attn) and dm.blocks[0].cross_attn is attn
 
 
@@ -196,7 +190,7 @@ def test_without_the_object_patch_mechanism_nothing_would_change():
     x, context = inputs()
     patched, _ = patch(model)
     patched.object_patches.clear()
-    assert torch.equal(run(patched, x, context), run(model, x, context))
+    assert_equal(run(patched, x, context), run(model, x, context), "patched vs unpatched")
 
 
 def test_hunyuan_dit_padding_positions_keep_their_dense_weights():
@@ -212,9 +206,9 @@ def test_hunyuan_dit_padding_positions_keep_their_dense_weights():
     keys = torch.tensor([0, 1, 2, 4, 3, 5])  # text keys first: attention does not depend on key order
     reference = joint_reference(q, k[:, :, keys], v[:, :, keys], slice(0, 4), slice(0, IMAGE), 1.5, 2.0)
     expected = image + attn.out_proj(tokens(reference.float()))
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     all_text = joint_reference(q, k, v, slice(0, TEXT), slice(0, IMAGE), 1.5, 2.0)
-    assert (image + attn.out_proj(tokens(all_text.float())) - out).abs().max() > 1e-3  # the mask mattered
+    assert_differ(image + attn.out_proj(tokens(all_text.float())), out, more_than=1e-3, what="the mask mattered")
 
 
 def test_hunyuan_dit_text_keys_from_its_masks():
@@ -237,10 +231,10 @@ def test_ernie_image_rows_change_over_the_text_keys_only():
     h = torch.cat([dm.img_in(x.flatten(2).transpose(1, 2)), dm.txt_in(context)], dim=1)
     reference = joint_reference(*attn.project(h), slice(IMAGE, IMAGE + TEXT), slice(0, IMAGE), 1.5, 2.0)
     expected = h + attn.to_out[0](tokens(reference.float()))
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     dense = run(model, x, context)
-    assert (out[:, IMAGE:] - dense[:, IMAGE:]).abs().max() <= 1e-5  # text rows: dense attention
-    assert (out[:, :IMAGE] - dense[:, :IMAGE]).abs().max() > 1e-3
+    assert_close(out[:, IMAGE:], dense[:, IMAGE:], atol=1e-5, what="text rows: dense attention")
+    assert_differ(out[:, :IMAGE], dense[:, :IMAGE], more_than=1e-3, what="image rows")
 
 
 def test_outside_the_step_range_and_outside_a_model_call_the_modules_own_forward_runs():
@@ -248,13 +242,13 @@ def test_outside_the_step_range_and_outside_a_model_call_the_modules_own_forward
     x, context = inputs()
     dense = run(model, x, context, sigma=0.1)
     patched, _ = patch(model, start_percent=0.0, end_percent=0.5)
-    assert torch.equal(run(patched, x, context, sigma=0.1), dense)  # σ below the range's end
+    assert_equal(run(patched, x, context, sigma=0.1), dense, "σ below the range's end")
     assert not torch.equal(run(patched, x, context, sigma=10.0), run(model, x, context, sigma=10.0))
     twin = patched.object_patches["diffusion_model.blocks.0.cross_attn"]
     image, text = torch.randn(1, IMAGE, DIM), torch.randn(1, TEXT, DIM)
     assert object_patch.CURRENT_CALL.get(None) is None
     with torch.no_grad():
-        assert torch.equal(twin(image, text), type(twin).forward(twin, image, text))
+        assert_equal(twin(image, text), type(twin).forward(twin, image, text), "the twin vs its own forward")
 
 
 def test_layer_selection_and_scale_zero():
@@ -288,7 +282,7 @@ def test_inputs_the_family_does_not_handle_run_dense_and_are_reported_once(caplo
     dense = run(model, x, context)
     patched, _ = patch(model)
     with caplog.at_level("WARNING"):
-        assert torch.equal(run(patched, x, context), dense)
+        assert_equal(run(patched, x, context), dense, "patched vs dense")
         run(patched, x, context)
     assert sum("PLADIS did nothing" in r.message for r in caplog.records) == 1
 
@@ -304,8 +298,8 @@ def test_two_nodes_on_the_same_blocks_add_their_effects(kind):
     # softmax + 1·(entmax15 − softmax) + 1.5·(sparsemax − softmax), per attention: the corrections add
     expected = run(first, x, context) + run(sparsemax_only, x, context) - dense
     out = run(both, x, context)
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     # the second node only inside its step range: outside it, the first node's PLADIS alone
     early, _ = patch(first, scale=1.5, alpha=2.0, start_percent=0.0, end_percent=0.5)
-    assert torch.equal(run(early, x, context, sigma=0.1), run(first, x, context, sigma=0.1))
+    assert_equal(run(early, x, context, sigma=0.1), run(first, x, context, sigma=0.1), "outside the early range")
     assert not torch.equal(run(early, x, context, sigma=10.0), run(first, x, context, sigma=10.0))

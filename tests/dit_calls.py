@@ -1,0 +1,16 @@
+"""Building the pack's DiT objects directly: a family's joint forward over a layout, a model call's inputs."""
+
+from pack import import_pack
+
+pack = import_pack()
+dit = pack.nodes.dit
+families = pack.nodes.families
+
+
+def joint_forward(class_name, layout, sites=()):
+    return dit.JointForward(families.BY_CLASS[class_name], list(sites), layout)
+
+
+def model_call(diffusion_model_class, attributes, x, context, base=None, **conds):
+    diffusion_model = type(diffusion_model_class, (), attributes)()
+    return families.ModelCall(diffusion_model, base, x, context, conds)
