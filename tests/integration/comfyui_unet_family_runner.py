@@ -11,18 +11,13 @@ refused. tests/integration/test_comfyui_unet_families.py asserts on the report.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
 
+import harness
+
 PACK_DIR, VARIANT = sys.argv[1], sys.argv[2]
-sys.argv = [sys.argv[0], "--cpu"]
-sys.path.insert(0, os.getcwd())
-
-import comfy.options  # noqa: E402
-
-comfy.options.enable_args_parsing()
+harness.start(PACK_DIR)
 
 import comfy.model_patcher  # noqa: E402
 import comfy.sample  # noqa: E402
@@ -30,7 +25,7 @@ import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
 from comfy.ldm.modules import attention  # noqa: E402
 
-import nodes  # noqa: E402
+import nodes  # noqa: E402, F401  (ComfyUI's, imported before the model is built, as ComfyUI does)
 
 CPU = torch.device("cpu")
 CONTEXT_DIM = 64
@@ -157,13 +152,11 @@ def main():
     if report["absent"]:
         print(json.dumps(report))
         return
-    report["loaded"] = asyncio.run(nodes.load_custom_node(PACK_DIR))
-    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
+    report["loaded"] = harness.load_pack(PACK_DIR)
     model = build(name, res_blocks)
-    inputs = dict(alpha=1.5, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
 
     def pladis(scale=2.0):
-        return node.execute(model=model, scale=scale, **inputs).result[0]
+        return harness.pladis(model, scale=scale)[0]
 
     if not patched_family:
         try:

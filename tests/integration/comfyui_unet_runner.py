@@ -9,18 +9,13 @@ Every check is computed here and reported; tests/integration/test_comfyui_unet.p
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
 
+import harness
+
 PACK_DIR, KIND = sys.argv[1], sys.argv[2]
-sys.argv = [sys.argv[0], "--cpu"]
-sys.path.insert(0, os.getcwd())
-
-import comfy.options  # noqa: E402
-
-comfy.options.enable_args_parsing()
+harness.start(PACK_DIR)
 
 import comfy.cldm.cldm  # noqa: E402
 import comfy.controlnet  # noqa: E402
@@ -32,6 +27,7 @@ import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
 from comfy.ldm.modules import attention  # noqa: E402
 from comfy_extras import nodes_pag  # noqa: E402
+from harness import finite, pladis  # noqa: E402
 
 import nodes  # noqa: E402
 
@@ -126,15 +122,8 @@ def sample(model, positive=POSITIVE, negative=NEGATIVE, cfg=5.0):
 
 def load_pack():
     before = set(nodes.NODE_CLASS_MAPPINGS)
-    loaded = asyncio.run(nodes.load_custom_node(PACK_DIR))
+    loaded = harness.load_pack(PACK_DIR)
     return loaded, sorted(set(nodes.NODE_CLASS_MAPPINGS) - before)
-
-
-def pladis(model, **changes):
-    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
-    inputs = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
-    output = node.execute(model=model, **{**inputs, **changes})
-    return output.result[0], output.ui["pladis"][0]
 
 
 def attn2_keys(model):
@@ -188,10 +177,6 @@ def forward(model, context, sigma=5.0, pooled=None):
         kwargs["y"] = model.model.encode_adm(pooled_output=pooled, width=128, height=128)
     with torch.no_grad():
         return model.model.apply_model(x, sigmas, c_crossattn=context, transformer_options=options, **kwargs)
-
-
-def finite(t):
-    return bool(torch.isfinite(t).all())
 
 
 def main():
