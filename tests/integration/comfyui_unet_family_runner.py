@@ -23,7 +23,6 @@ import comfy.model_patcher  # noqa: E402
 import comfy.sample  # noqa: E402
 import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
-from comfy.ldm.modules import attention  # noqa: E402
 
 import nodes  # noqa: E402, F401  (ComfyUI's, imported before the model is built, as ComfyUI does)
 
@@ -127,21 +126,6 @@ def sample(model, positive, negative, cfg=5.0, latent=LATENT):
         )
 
 
-def cross_attention_sites(model):
-    dm = model.get_model_object("diffusion_model")
-    sites = []
-    for part, blocks in (
-        ("input", enumerate(dm.input_blocks)),
-        ("middle", [(0, dm.middle_block)]),
-        ("output", enumerate(dm.output_blocks)),
-    ):
-        for number, block in blocks:
-            for layer in block:
-                if isinstance(layer, attention.SpatialTransformer):
-                    sites += [(part, number, i) for i, t in enumerate(layer.transformer_blocks) if t.attn2 is not None]
-    return sites
-
-
 def attn2_keys(model):
     return sorted(model.model_options["transformer_options"].get("patches_replace", {}).get("attn2", {}))
 
@@ -168,7 +152,7 @@ def main():
         print(json.dumps(report))
         return
 
-    sites = cross_attention_sites(model)
+    sites = harness.unet_cross_attention_sites(model)
     default = sorted(s for s in sites if s[0] != "middle")
     patched = pladis()
     report["sites"], report["default_sites"] = len(sites), len(default)

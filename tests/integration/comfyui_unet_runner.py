@@ -27,7 +27,7 @@ import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
 from comfy.ldm.modules import attention  # noqa: E402
 from comfy_extras import nodes_pag  # noqa: E402
-from harness import finite, pladis  # noqa: E402
+from harness import finite, pladis, unet_cross_attention_sites  # noqa: E402
 
 import nodes  # noqa: E402
 
@@ -130,23 +130,6 @@ def attn2_keys(model):
     return sorted(model.model_options["transformer_options"].get("patches_replace", {}).get("attn2", {}))
 
 
-def expected_sites(model):
-    dm = model.get_model_object("diffusion_model")
-    sites = []
-    for part, blocks in (
-        ("input", enumerate(dm.input_blocks)),
-        ("middle", [(0, dm.middle_block)]),
-        ("output", enumerate(dm.output_blocks)),
-    ):
-        for number, block in blocks:
-            for layer in block:
-                if isinstance(layer, attention.SpatialTransformer):
-                    sites += [
-                        (part, number, i) for i, tb in enumerate(layer.transformer_blocks) if tb.attn2 is not None
-                    ]
-    return sites
-
-
 def called_attn2_keys(model):
     """The (block, block_index) of every attn2 replacement call during one 1-step sampling."""
     seen = []
@@ -185,7 +168,7 @@ def main():
     report["loaded"], report["new_nodes"] = loaded, new_nodes
     model, unet_config = build_model()
 
-    sites = expected_sites(model)
+    sites = unet_cross_attention_sites(model)
     default_sites = [s for s in sites if s[0] != "middle"]
     patched, info = pladis(model)
     report["sites"], report["default_keys_ok"] = len(sites), attn2_keys(patched) == sorted(default_sites)

@@ -98,6 +98,24 @@ def heads_view(t, heads, skip_reshape):
     return t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
 
 
+def unet_cross_attention_sites(model) -> list:
+    """(part, block number, transformer index) of every attn2 of a UNet, as ComfyUI numbers them."""
+    from comfy.ldm.modules import attention
+
+    dm = model.get_model_object("diffusion_model")
+    sites = []
+    for part, blocks in (
+        ("input", enumerate(dm.input_blocks)),
+        ("middle", [(0, dm.middle_block)]),
+        ("output", enumerate(dm.output_blocks)),
+    ):
+        for number, block in blocks:
+            for layer in block:
+                if isinstance(layer, attention.SpatialTransformer):
+                    sites += [(part, number, i) for i, t in enumerate(layer.transformer_blocks) if t.attn2 is not None]
+    return sites
+
+
 # ---- the check of a DiT family case ---------------------------------------------------------------------------
 
 
