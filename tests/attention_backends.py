@@ -124,4 +124,24 @@ def attention_pytorch(
     return out if skip_output_reshape else out.transpose(1, 2).reshape(b, -1, out.shape[1] * out.shape[-1])
 
 
-BACKENDS = {f.__name__: f for f in (attention_basic, attention_split, attention_sub_quad, attention_pytorch)}
+def _checked(backends: dict) -> dict:
+    """The stand-ins are ordinary attention (SDPA's result to 1e-12 in float64, with a mask and a scale), and given
+    the wrong head count the reshaping ones fail as ComfyUI's do: checked once, when the tests import them."""
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 10, 8, dtype=torch.float64, generator=g) for _ in range(3))
+    mask = torch.zeros(2, 1, 10, 10, dtype=torch.float64)
+    mask[0, :, :, 6:] = -math.inf
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.2)
+    for name, backend in backends.items():
+        out = backend(q, k, v, 3, mask=mask, skip_reshape=True, skip_output_reshape=True, scale=0.2)
+        torch.testing.assert_close(out, expected, atol=1e-12, rtol=0, msg=lambda m, name=name: f"{name}: {m}")
+        if name != "attention_pytorch":
+            try:
+                backend(q, k, v, 4, skip_reshape=True, skip_output_reshape=True)
+            except RuntimeError:
+                continue
+            raise AssertionError(f"{name} accepted the wrong head count; ComfyUI's raises")
+    return backends
+
+
+BACKENDS = _checked({f.__name__: f for f in (attention_basic, attention_split, attention_sub_quad, attention_pytorch)})
