@@ -361,3 +361,15 @@ class ObjectPatchingModelPatcher(StandInModelPatcher):
         for name, obj in self.object_patches_backup.items():
             self._set(name, obj)
         self.object_patches_backup.clear()
+
+
+class PackedLayoutStandIn:
+    """MiniMax H3's packed layout, as its extra_conds builds it: contiguous (start, stop, kind) segments."""
+
+    def __init__(self, text, cond, audio, video):
+        self.segments, start = [], 0
+        for kind, n in (("text", text), ("cond", cond), ("audio", audio), ("video", video)):
+            if n:
+                self.segments.append((start, start + n, kind))
+                start += n
+        self.seq_len = start

@@ -10,25 +10,18 @@ checked against the float64 joint formula of tests/oracles.py.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import json
-import os
 import sys
 import types
+
+import harness
 
 PACK_DIR, KIND = sys.argv[1], sys.argv[2]
 BACKEND_FLAGS = {"pytorch": "--use-pytorch-cross-attention", "split": "--use-split-cross-attention", "quad": None}
 BACKEND = sys.argv[3] if len(sys.argv) > 3 else "quad"
-sys.argv = [sys.argv[0], "--cpu"] + ([BACKEND_FLAGS[BACKEND]] if BACKEND_FLAGS[BACKEND] else [])
-sys.path.insert(0, os.getcwd())
-sys.path.insert(1, os.path.join(PACK_DIR, "tests"))
-sys.path.insert(2, PACK_DIR)
-
-import comfy.options  # noqa: E402
-
-comfy.options.enable_args_parsing()
+harness.start(PACK_DIR, (BACKEND_FLAGS[BACKEND],) if BACKEND_FLAGS[BACKEND] else ())
 
 import comfy.ldm.chroma.model  # noqa: E402
 import comfy.ldm.flux.model  # noqa: E402
@@ -38,12 +31,14 @@ import comfy.sample  # noqa: E402
 import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
 from comfy.ldm.modules import attention  # noqa: E402
+from family_cases.flux import FLUX_TINY  # noqa: E402
+from family_cases.wan import WAN_TINY  # noqa: E402
+from harness import finite, heads_view, load_pack, pladis, tiny_model  # noqa: E402
 from oracles import joint_reference  # noqa: E402
 
-import nodes  # noqa: E402
+import nodes  # noqa: E402, F401  (ComfyUI's, before the pack's modules)
 from pladis_core.joint_attention import additive_mask  # noqa: E402
 
-CPU = torch.device("cpu")
 TEXT_TOKENS, CONTEXT_DIM = 5, 48
 # Image latents: 4x4 = 16 tokens with patch 2; Qwen-Image and Wan use 5-D (video) latents, Wan with 2 frames.
 WAN = KIND.startswith("wan")
@@ -57,22 +52,7 @@ PARTS = ["block"] if WAN else ["double"] if KIND in ("sd3", "qwen") else ["doubl
 
 
 def flux_params(extra):
-    config = {
-        "in_channels": 16,
-        "out_channels": 16,
-        "context_in_dim": CONTEXT_DIM,
-        "hidden_size": 64,
-        "mlp_ratio": 2.0,
-        "num_heads": 4,
-        "depth": 2,
-        "depth_single_blocks": 2,
-        "axes_dim": [4, 6, 6],
-        "theta": 10000,
-        "patch_size": 2,
-        "qkv_bias": True,
-        **extra,
-    }
-    return config
+    return {**FLUX_TINY, **extra}
 
 
 def build_model():
@@ -106,12 +86,7 @@ def build_model():
         config = {
             "image_model": "wan2.1",
             "model_type": "i2v" if i2v else "t2v",
-            "dim": 64,
-            "ffn_dim": 128,
-            "freq_dim": 32,
-            "text_dim": CONTEXT_DIM,
-            "num_heads": 4,
-            "num_layers": 2,
+            **WAN_TINY,
             "in_dim": 36 if i2v else 16,
             "out_dim": 16,
         }
@@ -136,16 +111,7 @@ def build_model():
             "input_size": None,
         }
         model_config, model_class = comfy.supported_models.SD3(config), comfy.model_base.SD3
-    model_config.set_inference_dtype(torch.float32, None)
-    model = model_class(model_config, device=CPU)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.05)
-        for b in model.diffusion_model.buffers():  # SD3's pos_embed buffer starts as torch.empty
-            if b.is_floating_point():
-                b.normal_(0, 0.05)
-    return comfy.model_patcher.ModelPatcher(model, CPU, CPU)
+    return tiny_model(model_config, model_class)
 
 
 def conds(seed):
@@ -179,21 +145,6 @@ def sample(model, cfg=1.0, steps=2):
         return comfy.sample.sample(
             model, NOISE, steps, cfg, "euler", "simple", POSITIVE, NEGATIVE, LATENT, disable_pbar=True, seed=0
         )
-
-
-def pladis(model, **changes):
-    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
-    inputs = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
-    output = node.execute(model=model, **{**inputs, **changes})
-    return output.result[0], output.ui["pladis"][0]
-
-
-def heads_view(t, heads, skip_reshape):
-    if skip_reshape:
-        return t
-    if t.dim() == 4:
-        return t.transpose(1, 2)
-    return t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
 
 
 def record_calls(model):
@@ -247,13 +198,9 @@ def oracle_errors(calls, scale=2.0):
     return changed, worst_patched, worst_dense
 
 
-def finite(t):
-    return bool(torch.isfinite(t).all())
-
-
 def main():
     report = {"backend": attention.optimized_attention.__name__, "kind": KIND}
-    loaded = asyncio.run(nodes.load_custom_node(PACK_DIR))
+    loaded = load_pack(PACK_DIR)
     report["loaded"] = loaded
     model = build_model()
     patched, info = pladis(model)

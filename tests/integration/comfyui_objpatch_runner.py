@@ -11,35 +11,24 @@ pack). ``{"absent": true}`` when this ComfyUI has no such family.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-import os
 import sys
 
+import harness
+
 PACK_DIR, KIND = sys.argv[1], sys.argv[2]
-sys.argv = [sys.argv[0], "--cpu"]
-sys.path.insert(0, os.getcwd())
-sys.path.insert(1, os.path.join(PACK_DIR, "tests"))
-
-import comfy.options  # noqa: E402
-
-comfy.options.enable_args_parsing()
+harness.start(PACK_DIR)
 
 import comfy.model_base  # noqa: E402
 import comfy.model_patcher  # noqa: E402
 import comfy.sample  # noqa: E402
 import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
+from harness import finite, gen, pladis, tiny_model  # noqa: E402
 from oracles import joint_reference  # noqa: E402
 
-import nodes  # noqa: E402
-
-CPU = torch.device("cpu")
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
+import nodes  # noqa: E402, F401  (ComfyUI's)
 
 
 @dataclasses.dataclass
@@ -169,13 +158,7 @@ CASES = {"pixart": pixart_case, "hunyuan_dit": hunyuan_dit_case, "ernie_image": 
 
 
 def build(case):
-    case.config.set_inference_dtype(torch.float32, None)
-    model = case.model_class(case.config, device=CPU).eval()  # as ComfyUI's loaders return it (PixArt's get_model)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.05)
-    return comfy.model_patcher.ModelPatcher(model, CPU, CPU)
+    return tiny_model(case.config, case.model_class, buffers=False, eval_mode=True)
 
 
 def sample(case, model, cfg=1.0, steps=2):
@@ -185,13 +168,6 @@ def sample(case, model, cfg=1.0, steps=2):
             model, noise, steps, cfg, "euler", "simple", case.positive, case.negative, case.latent,
             disable_pbar=True, seed=0,
         )  # fmt: skip
-
-
-def pladis(model, **changes):
-    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
-    inputs = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
-    output = node.execute(model=model, **{**inputs, **changes})
-    return output.result[0], output.ui["pladis"][0]
 
 
 def pack_module(suffix):
@@ -236,16 +212,12 @@ def oracle_error(case, calls, scale=2.0):
     return worst
 
 
-def finite(t):
-    return bool(torch.isfinite(t).all())
-
-
 def main():
     case = CASES[KIND]()
     if case is None:
         print(json.dumps({"absent": True, "kind": KIND}))
         return
-    report = {"kind": KIND, "absent": False, "loaded": asyncio.run(nodes.load_custom_node(PACK_DIR))}
+    report = {"kind": KIND, "absent": False, "loaded": harness.load_pack(PACK_DIR)}
     model = build(case)
     blocks = getattr(model.model.diffusion_model, case.blocks)
     originals = [getattr(b, case.module) for b in blocks]

@@ -11,26 +11,20 @@ refused. tests/integration/test_comfyui_unet_families.py asserts on the report.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
 
+import harness
+
 PACK_DIR, VARIANT = sys.argv[1], sys.argv[2]
-sys.argv = [sys.argv[0], "--cpu"]
-sys.path.insert(0, os.getcwd())
-
-import comfy.options  # noqa: E402
-
-comfy.options.enable_args_parsing()
+harness.start(PACK_DIR)
 
 import comfy.model_patcher  # noqa: E402
 import comfy.sample  # noqa: E402
 import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
-from comfy.ldm.modules import attention  # noqa: E402
 
-import nodes  # noqa: E402
+import nodes  # noqa: E402, F401  (ComfyUI's, imported before the model is built, as ComfyUI does)
 
 CPU = torch.device("cpu")
 CONTEXT_DIM = 64
@@ -132,21 +126,6 @@ def sample(model, positive, negative, cfg=5.0, latent=LATENT):
         )
 
 
-def cross_attention_sites(model):
-    dm = model.get_model_object("diffusion_model")
-    sites = []
-    for part, blocks in (
-        ("input", enumerate(dm.input_blocks)),
-        ("middle", [(0, dm.middle_block)]),
-        ("output", enumerate(dm.output_blocks)),
-    ):
-        for number, block in blocks:
-            for layer in block:
-                if isinstance(layer, attention.SpatialTransformer):
-                    sites += [(part, number, i) for i, t in enumerate(layer.transformer_blocks) if t.attn2 is not None]
-    return sites
-
-
 def attn2_keys(model):
     return sorted(model.model_options["transformer_options"].get("patches_replace", {}).get("attn2", {}))
 
@@ -157,13 +136,11 @@ def main():
     if report["absent"]:
         print(json.dumps(report))
         return
-    report["loaded"] = asyncio.run(nodes.load_custom_node(PACK_DIR))
-    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
+    report["loaded"] = harness.load_pack(PACK_DIR)
     model = build(name, res_blocks)
-    inputs = dict(alpha=1.5, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
 
     def pladis(scale=2.0):
-        return node.execute(model=model, scale=scale, **inputs).result[0]
+        return harness.pladis(model, scale=scale)[0]
 
     if not patched_family:
         try:
@@ -175,7 +152,7 @@ def main():
         print(json.dumps(report))
         return
 
-    sites = cross_attention_sites(model)
+    sites = harness.unet_cross_attention_sites(model)
     default = sorted(s for s in sites if s[0] != "middle")
     patched = pladis()
     report["sites"], report["default_sites"] = len(sites), len(default)

@@ -9,18 +9,13 @@ Every check is computed here and reported; tests/integration/test_comfyui_unet.p
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sys
 
+import harness
+
 PACK_DIR, KIND = sys.argv[1], sys.argv[2]
-sys.argv = [sys.argv[0], "--cpu"]
-sys.path.insert(0, os.getcwd())
-
-import comfy.options  # noqa: E402
-
-comfy.options.enable_args_parsing()
+harness.start(PACK_DIR)
 
 import comfy.cldm.cldm  # noqa: E402
 import comfy.controlnet  # noqa: E402
@@ -32,6 +27,7 @@ import comfy.supported_models  # noqa: E402
 import torch  # noqa: E402
 from comfy.ldm.modules import attention  # noqa: E402
 from comfy_extras import nodes_pag  # noqa: E402
+from harness import finite, pladis, unet_cross_attention_sites  # noqa: E402
 
 import nodes  # noqa: E402
 
@@ -126,36 +122,12 @@ def sample(model, positive=POSITIVE, negative=NEGATIVE, cfg=5.0):
 
 def load_pack():
     before = set(nodes.NODE_CLASS_MAPPINGS)
-    loaded = asyncio.run(nodes.load_custom_node(PACK_DIR))
+    loaded = harness.load_pack(PACK_DIR)
     return loaded, sorted(set(nodes.NODE_CLASS_MAPPINGS) - before)
-
-
-def pladis(model, **changes):
-    node = nodes.NODE_CLASS_MAPPINGS["PLADISModelPatch"]
-    inputs = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
-    output = node.execute(model=model, **{**inputs, **changes})
-    return output.result[0], output.ui["pladis"][0]
 
 
 def attn2_keys(model):
     return sorted(model.model_options["transformer_options"].get("patches_replace", {}).get("attn2", {}))
-
-
-def expected_sites(model):
-    dm = model.get_model_object("diffusion_model")
-    sites = []
-    for part, blocks in (
-        ("input", enumerate(dm.input_blocks)),
-        ("middle", [(0, dm.middle_block)]),
-        ("output", enumerate(dm.output_blocks)),
-    ):
-        for number, block in blocks:
-            for layer in block:
-                if isinstance(layer, attention.SpatialTransformer):
-                    sites += [
-                        (part, number, i) for i, tb in enumerate(layer.transformer_blocks) if tb.attn2 is not None
-                    ]
-    return sites
 
 
 def called_attn2_keys(model):
@@ -190,17 +162,13 @@ def forward(model, context, sigma=5.0, pooled=None):
         return model.model.apply_model(x, sigmas, c_crossattn=context, transformer_options=options, **kwargs)
 
 
-def finite(t):
-    return bool(torch.isfinite(t).all())
-
-
 def main():
     report = {}
     loaded, new_nodes = load_pack()
     report["loaded"], report["new_nodes"] = loaded, new_nodes
     model, unet_config = build_model()
 
-    sites = expected_sites(model)
+    sites = unet_cross_attention_sites(model)
     default_sites = [s for s in sites if s[0] != "middle"]
     patched, info = pladis(model)
     report["sites"], report["default_keys_ok"] = len(sites), attn2_keys(patched) == sorted(default_sites)

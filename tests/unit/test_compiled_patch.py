@@ -3,6 +3,7 @@
 
 import pytest
 import torch
+from checks import assert_equal
 from oracles import sd_like_qkv
 from pack import import_pack
 
@@ -46,7 +47,7 @@ def test_compiled_step_range_is_decided_at_each_call(previous):
 def test_eager_outside_the_range_stays_the_unpatched_attention_bit_for_bit():
     patch = PladisCrossAttention(1.5, 2.0, SigmaRange(5.0, 1.0, whole_schedule=False))
     q, k, v = sd_like_qkv()
-    assert torch.equal(patch(q, k, v, options(10.0)), patch.unpatched(q, k, v, options(10.0)))
+    assert_equal(patch(q, k, v, options(10.0)), patch.unpatched(q, k, v, options(10.0)), "outside the range")
 
 
 def test_whole_schedule_compiles_to_plain_pladis():

@@ -1,6 +1,7 @@
 import entmax as entmax_package
 import pytest
 import torch
+from checks import assert_all, assert_finite
 from oracles import entmax_reference
 
 from pladis_core import entmax, entmax15, sparsemax
@@ -80,9 +81,9 @@ def test_rows_sum_to_one_and_have_exact_zeros(alpha, dtype):
     x = logits((256, 77), 3.0, dtype=dtype)
     p = entmax(x, alpha)
     torch.testing.assert_close(p.sum(-1), torch.ones(256, dtype=dtype), atol=1e-5, rtol=0)
-    assert (p >= 0).all()
+    assert_all(p >= 0, "p ≥ 0")
     zeros = p == 0
-    assert zeros.any(dim=-1).all(), "every row of these peaked logits has keys outside the support"
+    assert_all(zeros.any(dim=-1), "every row of these peaked logits has keys outside the support")
     assert torch.equal(zeros, entmax_reference(x, alpha) == 0) or alpha not in (1.5, 2.0)
 
 
@@ -98,10 +99,10 @@ def test_minus_infinity_and_fully_masked_rows(alpha, solver):
     x[0, 3:] = float("-inf")
     x[1, :] = float("-inf")
     p = entmax(x, alpha, solver=solver)
-    assert torch.isfinite(p).all()
-    assert (p[0, 3:] == 0).all()
+    assert_finite(p, "p")
+    assert_all(p[0, 3:] == 0, "p is 0 at the -inf logits")
     torch.testing.assert_close(p[0, :3], entmax_reference(x[0, :3], alpha), atol=1e-6, rtol=0)
-    assert (p[1] == 0).all()
+    assert_all(p[1] == 0, "the fully masked row is 0")
     torch.testing.assert_close(p[2:], entmax_reference(x[2:], alpha), atol=1e-6, rtol=0)
 
 
@@ -111,7 +112,8 @@ def test_minus_infinity_and_fully_masked_rows(alpha, solver):
 def test_half_precision_inputs_are_computed_in_float32(dtype, alpha, solver):
     x = logits((512, 512), 3.0, dtype=dtype)
     p = entmax(x, alpha, solver=solver)
-    assert p.dtype == dtype and torch.isfinite(p).all()
+    assert p.dtype == dtype
+    assert_finite(p, "p")
     assert torch.equal(p, entmax(x.float(), alpha, solver=solver).to(dtype))
     row_sums = p.float().sum(-1)
     assert (row_sums - 1).abs().max() < 512 * torch.finfo(dtype).eps

@@ -11,7 +11,7 @@ import pytest
 import torch
 from comfy_standins import SD15_LAYOUT, ModelConfigSD15, make_dit_patcher, make_model_patcher, run_dit, run_unet
 from oracles import joint_reference, pladis_reference
-from pack import import_pack
+from pack import import_pack, patch
 
 pack = import_pack()
 Node = pack.nodes.PLADISModelPatch
@@ -19,7 +19,6 @@ safe_text = importlib.import_module(f"{pack.__name__}.nodes.safe_text")
 selection = pack.nodes.layer_selection
 core = pack.pladis_core
 
-DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
 HOSTILE = {
     "lone surrogate": "input \ud800",
     "carriage return and forged log line": "input\rERROR fake entry",
@@ -30,11 +29,6 @@ HOSTILE = {
 }
 NUMBERS = ("alpha", "scale", "start_percent", "end_percent")
 NOT_FINITE = (math.nan, math.inf, -math.inf)
-
-
-def patch(model, **changes):
-    output = Node.execute(model=model, **{**DEFAULTS, **changes})
-    return output.result[0], output.ui["pladis"][0]
 
 
 def error_of(text: str) -> str:

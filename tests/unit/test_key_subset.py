@@ -1,6 +1,7 @@
 """pladis_core.key_subset: PLADIS over each batch element's text keys, filler keys keeping dense weights."""
 
 import torch
+from checks import assert_close, assert_equal
 from oracles import joint_reference
 
 from pladis_core.key_subset import pladis_attention_on_keys
@@ -23,14 +24,14 @@ def test_matches_the_joint_formula_with_each_elements_text_keys():
         reference = joint_reference(
             q[b : b + 1], k[b : b + 1, :, order], v[b : b + 1, :, order], text, slice(0, 12), 1.5, 2.0
         )
-        assert (out[b : b + 1].double() - reference).abs().max() <= 1e-5 * reference.abs().max()
+        assert_close(out[b : b + 1].double(), reference, atol=1e-5 * reference.abs().max(), what=f"element {b}")
 
 
 def test_all_keys_text_is_plain_pladis_and_no_text_keys_or_scale_zero_is_dense():
     q, k, v = qkv(batch=1)
     everything = torch.ones(1, 9, dtype=torch.bool)
     plain = joint_reference(q, k, v, slice(0, 9), slice(0, 12), 1.5, 2.0)
-    assert (pladis_attention_on_keys(q, k, v, everything, 1.5, 2.0).double() - plain).abs().max() <= 1e-5
+    assert_close(pladis_attention_on_keys(q, k, v, everything, 1.5, 2.0).double(), plain, atol=1e-5, what="all text")
     dense = torch.nn.functional.scaled_dot_product_attention(q, k, v)
-    assert torch.allclose(pladis_attention_on_keys(q, k, v, ~everything, 1.5, 2.0), dense, atol=1e-6)
-    assert torch.equal(pladis_attention_on_keys(q, k, v, everything, 1.5, 0.0), dense)
+    assert_close(pladis_attention_on_keys(q, k, v, ~everything, 1.5, 2.0), dense, atol=1e-6, rtol=1e-5, what="no text")
+    assert_equal(pladis_attention_on_keys(q, k, v, everything, 1.5, 0.0), dense, "scale 0")

@@ -5,21 +5,15 @@ import logging
 
 import pytest
 import torch
+from checks import assert_equal, assert_finite
 from comfy.ldm.modules import attention
 from comfy_standins import SD15_LAYOUT, SDXL_LAYOUT, ModelConfigSD15, make_model_patcher, run_unet
 from oracles import pladis_reference
-from pack import NODE_INPUTS, import_pack
+from pack import DEFAULTS, NODE_INPUTS, import_pack, patch
 
 pack = import_pack()
 Node = pack.nodes.PLADISModelPatch
 PladisCrossAttention = pack.nodes.cross_attention_patch.PladisCrossAttention
-
-DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
-
-
-def patch(model, **changes):
-    output = Node.execute(model=model, **{**DEFAULTS, **changes})
-    return output.result[0], output.ui["pladis"][0]
 
 
 def inputs(batch=2, tokens=16, context_tokens=77, seed=1):
@@ -109,7 +103,7 @@ def test_scale_zero_returns_an_unpatched_clone():
     assert patched is not model and patched.attn2_replacements() == {}
     assert report["patched"] == 0 and "PLADIS is off" in report["summary"]
     x, context = inputs()
-    assert torch.equal(run_unet(patched, x, context), run_unet(model, x, context))
+    assert_equal(run_unet(patched, x, context), run_unet(model, x, context), "patched vs unpatched")
 
 
 def test_step_range_gates_by_sigma():
@@ -120,8 +114,8 @@ def test_step_range_gates_by_sigma():
     x, context = inputs()
     base = {s: run_unet(model, x, context, sigma=s) for s in (inside, before, after)}
     assert not torch.equal(run_unet(patched, x, context, sigma=inside), base[inside])
-    assert torch.equal(run_unet(patched, x, context, sigma=before), base[before])
-    assert torch.equal(run_unet(patched, x, context, sigma=after), base[after])
+    assert_equal(run_unet(patched, x, context, sigma=before), base[before], "before the range")
+    assert_equal(run_unet(patched, x, context, sigma=after), base[after], "after the range")
     # The range's ends are inclusive, as in ComfyUI's own sigma-gated patches.
     edge = sampling.percent_to_sigma(0.25)
     assert not torch.equal(run_unet(patched, x, context, sigma=edge), run_unet(model, x, context, sigma=edge))
@@ -148,7 +142,8 @@ def test_cond_only_batch_with_cfg_one():
     assert "disable_cfg1_optimization" not in patched.model_options
     x, context = inputs(batch=1)
     out = run_unet(patched, x, context, cond_or_uncond=[0])
-    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert out.shape == x.shape
+    assert_finite(out, "out")
     assert not torch.equal(out, run_unet(model, x, context, cond_or_uncond=[0]))
 
 

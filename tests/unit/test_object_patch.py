@@ -6,128 +6,17 @@ import importlib
 
 import pytest
 import torch
-import torch.nn.functional as F
-from comfy_standins import JointBaseModelStandIn, ObjectPatchingModelPatcher, _Executor
+from checks import assert_close, assert_differ, assert_equal
+from comfy_standins import _Executor
+from object_patch_standins import DIM, HEADS, DiTStandIn, make, tokens
 from oracles import joint_reference, pladis_reference
-from pack import import_pack
-from torch import nn
+from pack import import_pack, patch
 
 pack = import_pack()
-Node = pack.nodes.PLADISModelPatch
 object_patch = importlib.import_module(f"{pack.__name__}.nodes.object_patch")
 object_patched = importlib.import_module(f"{pack.__name__}.nodes.families.object_patched")
 
-DEFAULTS = dict(alpha=1.5, scale=2.0, start_percent=0.0, end_percent=1.0, layers="default", custom_layers="")
-DIM, HEADS, TEXT, IMAGE = 32, 4, 6, 16
-
-
-def heads(t):
-    return t.view(t.shape[0], t.shape[1], HEADS, -1).transpose(1, 2)
-
-
-def tokens(t):
-    return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], -1)
-
-
-class CrossAttentionStandIn(nn.Module):
-    """PixArt's cross-attention interface: q_linear, kv_linear, proj; the batch's text flattened to one row."""
-
-    def __init__(self):
-        super().__init__()
-        self.num_heads, self.head_dim = HEADS, DIM // HEADS
-        self.q_linear, self.kv_linear, self.proj = nn.Linear(DIM, DIM), nn.Linear(DIM, 2 * DIM), nn.Linear(DIM, DIM)
-        self.proj_drop = nn.Identity()
-
-    def forward(self, x, cond, mask=None):
-        k, v = self.kv_linear(cond).view(x.shape[0], -1, 2, DIM).unbind(2)
-        return self.proj(tokens(F.scaled_dot_product_attention(heads(self.q_linear(x)), heads(k), heads(v))))
-
-
-class HunyuanCrossAttentionStandIn(nn.Module):
-    """HunyuanDiT's cross-attention interface: q_proj, kv_proj, q/k norms, out_proj; returns a 1-tuple."""
-
-    def __init__(self):
-        super().__init__()
-        self.num_heads, self.head_dim = HEADS, DIM // HEADS
-        self.q_proj, self.kv_proj, self.out_proj = nn.Linear(DIM, DIM), nn.Linear(DIM, 2 * DIM), nn.Linear(DIM, DIM)
-        self.q_norm, self.k_norm = nn.LayerNorm(DIM // HEADS), nn.LayerNorm(DIM // HEADS)
-        self.proj_drop = nn.Identity()
-
-    def project(self, x, y):
-        b = x.shape[0]
-        q = self.q_norm(self.q_proj(x).view(b, -1, HEADS, DIM // HEADS)).transpose(1, 2)
-        k, v = self.kv_proj(y).view(b, -1, 2, HEADS, DIM // HEADS).unbind(2)
-        return q, self.k_norm(k).transpose(1, 2), v.transpose(1, 2)
-
-    def forward(self, x, y, freqs_cis_img=None):
-        return (self.out_proj(tokens(F.scaled_dot_product_attention(*self.project(x, y)))),)
-
-
-class SelfAttentionStandIn(nn.Module):
-    """ERNIE-Image's single-stream attention interface: to_q/to_k/to_v, RMS-like q/k norms, to_out[0]."""
-
-    def __init__(self):
-        super().__init__()
-        self.heads, self.head_dim = HEADS, DIM // HEADS
-        self.to_q, self.to_k, self.to_v = (nn.Linear(DIM, DIM, bias=False) for _ in range(3))
-        self.norm_q, self.norm_k = nn.LayerNorm(DIM // HEADS), nn.LayerNorm(DIM // HEADS)
-        self.to_out = nn.ModuleList([nn.Linear(DIM, DIM, bias=False)])
-
-    def project(self, x):
-        b, n, _ = x.shape
-        q = self.norm_q(self.to_q(x).view(b, n, HEADS, -1)).transpose(1, 2)
-        k = self.norm_k(self.to_k(x).view(b, n, HEADS, -1)).transpose(1, 2)
-        return q, k, heads(self.to_v(x))
-
-    def forward(self, x, attention_mask=None, image_rotary_emb=None):
-        return self.to_out[0](tokens(F.scaled_dot_product_attention(*self.project(x))))
-
-
-class Block(nn.Module):
-    def __init__(self, name, module):
-        super().__init__()
-        setattr(self, name, module)
-
-
-class DiTStandIn(nn.Module):
-    """[blocks] each adding its attention's output: PixArt (cross, flattened text), HunyuanDiT (cross),
-    ERNIE-Image (single stream [image ‖ text])."""
-
-    def __init__(self, kind, depth=2):
-        super().__init__()
-        self.kind = kind
-        self.img_in, self.txt_in = nn.Linear(4, DIM), nn.Linear(24, DIM)
-        module = {"pixart": CrossAttentionStandIn, "hunyuan": HunyuanCrossAttentionStandIn}.get(kind)
-        if kind == "ernie":
-            self.layers = nn.ModuleList(Block("self_attention", SelfAttentionStandIn()) for _ in range(depth))
-        else:
-            name = "cross_attn" if kind == "pixart" else "attn2"
-            self.blocks = nn.ModuleList(Block(name, module()) for _ in range(depth))
-
-    def forward(self, x, context, transformer_options, **kwargs):
-        image = self.img_in(x.flatten(2).transpose(1, 2))
-        text = self.txt_in(context)
-        if self.kind == "ernie":
-            h = torch.cat([image, text], dim=1)
-            for layer in self.layers:
-                h = h + layer.self_attention(h)
-            return h
-        for block in self.blocks:
-            if self.kind == "pixart":
-                image = image + block.cross_attn(image, text.reshape(1, -1, DIM))
-            else:
-                image = image + block.attn2(image, text)[0]
-        return image
-
-
-NAMES = {"pixart": "PixArtMS", "hunyuan": "HunYuanDiT", "ernie": "ErnieImageModel"}
-
-
-def make(kind, depth=2, seed=0):
-    torch.manual_seed(seed)
-    model = DiTStandIn(kind, depth)
-    model.__class__ = type(NAMES[kind], (DiTStandIn,), {})
-    return ObjectPatchingModelPatcher(JointBaseModelStandIn(model))
+TEXT, IMAGE = 6, 16
 
 
 def inputs(batch=1, seed=1):
@@ -152,11 +41,6 @@ def run(model_patcher, x, context, sigma=1.0, **conds):
             )
     finally:
         model_patcher.unpatch_model()
-
-
-def patch(model, **changes):
-    output = Node.execute(model=model, **{**DEFAULTS, **changes})
-    return output.result[0], output.ui["pladis"][0]
 
 
 @pytest.mark.parametrize("kind", ["pixart", "hunyuan", "ernie"])
@@ -185,9 +69,9 @@ def test_pixart_cross_attention_is_pladis_over_every_text_key_and_the_model_is_r
     image, text = dm.img_in(x.flatten(2).transpose(1, 2)), dm.txt_in(context)
     k, v = attn.kv_linear(text).chunk(2, dim=-1)
     expected = image + attn.proj(pladis_reference(attn.q_linear(image), k, v, HEADS, 1.5, 2.0).float())
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     assert not torch.equal(out, dense)
-    assert torch.equal(run(model, x, context), dense)  # unloaded: the original modules are back
+    assert_equal(run(model, x, context), dense, "unloaded: the original modules are back")
     assert "forward" not in vars(attn) and dm.blocks[0].cross_attn is attn
 
 
@@ -197,7 +81,7 @@ def test_without_the_object_patch_mechanism_nothing_would_change():
     x, context = inputs()
     patched, _ = patch(model)
     patched.object_patches.clear()
-    assert torch.equal(run(patched, x, context), run(model, x, context))
+    assert_equal(run(patched, x, context), run(model, x, context), "patched vs unpatched")
 
 
 def test_hunyuan_dit_padding_positions_keep_their_dense_weights():
@@ -213,9 +97,9 @@ def test_hunyuan_dit_padding_positions_keep_their_dense_weights():
     keys = torch.tensor([0, 1, 2, 4, 3, 5])  # text keys first: attention does not depend on key order
     reference = joint_reference(q, k[:, :, keys], v[:, :, keys], slice(0, 4), slice(0, IMAGE), 1.5, 2.0)
     expected = image + attn.out_proj(tokens(reference.float()))
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     all_text = joint_reference(q, k, v, slice(0, TEXT), slice(0, IMAGE), 1.5, 2.0)
-    assert (image + attn.out_proj(tokens(all_text.float())) - out).abs().max() > 1e-3  # the mask mattered
+    assert_differ(image + attn.out_proj(tokens(all_text.float())), out, more_than=1e-3, what="the mask mattered")
 
 
 def test_hunyuan_dit_text_keys_from_its_masks():
@@ -238,10 +122,10 @@ def test_ernie_image_rows_change_over_the_text_keys_only():
     h = torch.cat([dm.img_in(x.flatten(2).transpose(1, 2)), dm.txt_in(context)], dim=1)
     reference = joint_reference(*attn.project(h), slice(IMAGE, IMAGE + TEXT), slice(0, IMAGE), 1.5, 2.0)
     expected = h + attn.to_out[0](tokens(reference.float()))
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     dense = run(model, x, context)
-    assert (out[:, IMAGE:] - dense[:, IMAGE:]).abs().max() <= 1e-5  # text rows: dense attention
-    assert (out[:, :IMAGE] - dense[:, :IMAGE]).abs().max() > 1e-3
+    assert_close(out[:, IMAGE:], dense[:, IMAGE:], atol=1e-5, what="text rows: dense attention")
+    assert_differ(out[:, :IMAGE], dense[:, :IMAGE], more_than=1e-3, what="image rows")
 
 
 def test_outside_the_step_range_and_outside_a_model_call_the_modules_own_forward_runs():
@@ -249,13 +133,13 @@ def test_outside_the_step_range_and_outside_a_model_call_the_modules_own_forward
     x, context = inputs()
     dense = run(model, x, context, sigma=0.1)
     patched, _ = patch(model, start_percent=0.0, end_percent=0.5)
-    assert torch.equal(run(patched, x, context, sigma=0.1), dense)  # σ below the range's end
+    assert_equal(run(patched, x, context, sigma=0.1), dense, "σ below the range's end")
     assert not torch.equal(run(patched, x, context, sigma=10.0), run(model, x, context, sigma=10.0))
     twin = patched.object_patches["diffusion_model.blocks.0.cross_attn"]
     image, text = torch.randn(1, IMAGE, DIM), torch.randn(1, TEXT, DIM)
     assert object_patch.CURRENT_CALL.get(None) is None
     with torch.no_grad():
-        assert torch.equal(twin(image, text), type(twin).forward(twin, image, text))
+        assert_equal(twin(image, text), type(twin).forward(twin, image, text), "the twin vs its own forward")
 
 
 def test_layer_selection_and_scale_zero():
@@ -289,7 +173,7 @@ def test_inputs_the_family_does_not_handle_run_dense_and_are_reported_once(caplo
     dense = run(model, x, context)
     patched, _ = patch(model)
     with caplog.at_level("WARNING"):
-        assert torch.equal(run(patched, x, context), dense)
+        assert_equal(run(patched, x, context), dense, "patched vs dense")
         run(patched, x, context)
     assert sum("PLADIS did nothing" in r.message for r in caplog.records) == 1
 
@@ -305,10 +189,10 @@ def test_two_nodes_on_the_same_blocks_add_their_effects(kind):
     # softmax + 1·(entmax15 − softmax) + 1.5·(sparsemax − softmax), per attention: the corrections add
     expected = run(first, x, context) + run(sparsemax_only, x, context) - dense
     out = run(both, x, context)
-    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert_close(out, expected, atol=1e-5 * expected.abs().max(), what="patched output vs the formula")
     # the second node only inside its step range: outside it, the first node's PLADIS alone
     early, _ = patch(first, scale=1.5, alpha=2.0, start_percent=0.0, end_percent=0.5)
-    assert torch.equal(run(early, x, context, sigma=0.1), run(first, x, context, sigma=0.1))
+    assert_equal(run(early, x, context, sigma=0.1), run(first, x, context, sigma=0.1), "outside the early range")
     assert not torch.equal(run(early, x, context, sigma=10.0), run(first, x, context, sigma=10.0))
 
 

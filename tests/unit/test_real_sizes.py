@@ -2,10 +2,9 @@
 
 Tiny models never split heads into groups or queries into chunks; real ones do. These tests reach those paths
 with the real head widths (Flux: 24 heads of 128; SDXL: 10 of 64) and, where the real token counts would be
-slow, with the group bound lowered. The backends below are small stand-ins written for these tests: they read
-their inputs as ComfyUI's basic, split, sub-quadratic and PyTorch backends do (reshaping by the head count
-they are given, expanding masks to that head count, honouring ``scale`` and ``enable_gqa``), so that a call
-with the wrong head count fails here as it does in ComfyUI.
+slow, with the group bound lowered. The backends are the stand-ins of tests/attention_backends.py: they read
+their inputs as ComfyUI's basic, split, sub-quadratic and PyTorch backends do, so that a call with the wrong
+head count fails here as it does in ComfyUI.
 
 The full-size checks (SDXL at 2048², Flux at 1024² through the real backends) are opt-in: PLADIS_REAL_SIZE=1
 and tests/integration/test_comfyui_backends.py.
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
+from attention_backends import BACKENDS, attention_basic
+from checks import assert_differ, assert_finite
 from oracles import joint_reference, pladis_reference, sd_like_qkv
 from pack import import_pack
 
@@ -33,138 +33,6 @@ joint_override = pack.nodes.joint_override
 Site = pack.nodes.layer_selection.Site
 SigmaRange = pack.nodes.step_range.SigmaRange
 DOUBLE_0, BLOCK_0 = Site("double", 0, None), Site("block", 0, None)
-
-
-# ---- stand-ins of ComfyUI's backend calling conventions ------------------------------------------------------
-
-
-def _as_heads(t, b, heads, dim_head, skip_reshape):
-    """(B·heads, L, dim_head) with the head count given, as ComfyUI's backends reshape their inputs."""
-    if skip_reshape:
-        return t.reshape(b * heads, -1, dim_head)
-    return t.reshape(b, -1, heads, dim_head).transpose(1, 2).reshape(b * heads, -1, dim_head)
-
-
-def _backend_inputs(q, k, v, heads, skip_reshape, kwargs):
-    b, dim_head = q.shape[0], q.shape[-1] if skip_reshape else q.shape[-1] // heads
-    key_heads = heads
-    if kwargs.get("enable_gqa", False):
-        key_heads = k.shape[1] if skip_reshape else k.shape[-1] // dim_head
-    q = _as_heads(q, b, heads, dim_head, skip_reshape)
-    k, v = (_as_heads(t, b, key_heads, dim_head, skip_reshape) for t in (k, v))
-    if key_heads != heads:
-        k, v = (t.unflatten(0, (b, key_heads)).repeat_interleave(heads // key_heads, 1).flatten(0, 1) for t in (k, v))
-    return q, k, v, b, dim_head
-
-
-def _additive_per_head(mask, b, heads):
-    """An additive mask (Lq|1, Lk), (B, Lq|1, Lk) or (B, H|1, Lq|1, Lk) as (B·heads, Lq|1, Lk)."""
-    batch = 1 if mask.dim() == 2 else mask.shape[0]
-    mask = mask.reshape(batch, -1, mask.shape[-2], mask.shape[-1]).expand(b, heads, -1, -1)
-    return mask.reshape(-1, mask.shape[-2], mask.shape[-1])
-
-
-def _precision(attn_precision, dtype):
-    return torch.float32 if attn_precision == torch.float32 else dtype
-
-
-def _finish(out, b, heads, dim_head, skip_output_reshape):
-    out = out.reshape(b, heads, -1, dim_head)
-    return out if skip_output_reshape else out.transpose(1, 2).reshape(b, -1, heads * dim_head)
-
-
-def attention_basic(
-    q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False, skip_output_reshape=False, **kw
-):
-    q, k, v, b, dim_head = _backend_inputs(q, k, v, heads, skip_reshape, kw)
-    work = _precision(attn_precision, q.dtype)
-    scores = torch.bmm(q.to(work), k.to(work).transpose(1, 2)) * kw.get("scale", dim_head**-0.5)
-    if mask is not None:
-        if mask.dtype == torch.bool:  # ComfyUI's basic backend reads a bool mask as one row of keys per element
-            keep = mask.reshape(mask.shape[0], -1).repeat_interleave(heads, 0)[:, None]
-            scores = scores.masked_fill(~keep, -torch.finfo(scores.dtype).max)
-        else:
-            scores = scores + _additive_per_head(mask, b, heads)
-    return _finish(torch.bmm(scores.softmax(-1).to(v.dtype), v), b, heads, dim_head, skip_output_reshape)
-
-
-def attention_split(
-    q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False, skip_output_reshape=False, **kw
-):
-    q, k, v, b, dim_head = _backend_inputs(q, k, v, heads, skip_reshape, kw)
-    out = torch.zeros(q.shape[0], q.shape[1], v.shape[2], dtype=q.dtype)
-    mask = None if mask is None else _additive_per_head(mask, b, heads)
-    step = max(1, q.shape[1] // 3)
-    for i in range(0, q.shape[1], step):
-        work = _precision(attn_precision, q.dtype)
-        scores = torch.bmm(q[:, i : i + step].to(work), k.to(work).transpose(1, 2)) * kw.get("scale", dim_head**-0.5)
-        if mask is not None:
-            scores = scores + (mask if mask.shape[1] == 1 else mask[:, i : i + step])
-        out[:, i : i + step] = torch.bmm(scores.softmax(-1).to(v.dtype), v)
-    return _finish(out, b, heads, dim_head, skip_output_reshape)
-
-
-def attention_sub_quad(
-    query, key, value, heads, mask=None, attn_precision=None, skip_reshape=False, skip_output_reshape=False, **kw
-):
-    """Query chunks × key chunks with a running log-sum-exp; the keys transposed, (B·heads, D, Lk)."""
-    dim_head = query.shape[-1] if skip_reshape else query.shape[-1] // heads
-    if "scale" in kw:
-        query = query * (kw["scale"] * dim_head**0.5)
-    q, k, v, b, dim_head = _backend_inputs(query, key, value, heads, skip_reshape, kw)
-    work = _precision(attn_precision, q.dtype)
-    keys_t = k.transpose(1, 2).to(work) * dim_head**-0.5
-    mask = None if mask is None else _additive_per_head(mask, b, heads)
-    out = torch.empty(q.shape[0], q.shape[1], v.shape[2], dtype=q.dtype)
-    q_chunk, k_chunk = max(1, q.shape[1] // 2), max(1, k.shape[1] // 3)
-    for i in range(0, q.shape[1], q_chunk):
-        total = torch.full((q.shape[0], min(q_chunk, q.shape[1] - i), 1), -math.inf, dtype=work)
-        acc = torch.zeros(q.shape[0], total.shape[1], v.shape[2], dtype=work)
-        for j in range(0, k.shape[1], k_chunk):
-            scores = torch.bmm(q[:, i : i + q_chunk].to(work), keys_t[:, :, j : j + k_chunk])
-            if mask is not None:
-                rows = mask if mask.shape[1] == 1 else mask[:, i : i + q_chunk]
-                scores = scores + rows[:, :, j : j + k_chunk]
-            chunk_total = scores.logsumexp(-1, keepdim=True)
-            new_total = torch.logaddexp(total, chunk_total)
-            weights = (scores - new_total).exp()
-            acc = acc * (total - new_total).exp() + torch.bmm(weights, v[:, j : j + k_chunk].to(work))
-            total = new_total
-        out[:, i : i + q_chunk] = acc.to(q.dtype)
-    return _finish(out, b, heads, dim_head, skip_output_reshape)
-
-
-def attention_pytorch(
-    q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False, skip_output_reshape=False, **kw
-):
-    b = q.shape[0]
-    if not skip_reshape:
-        dim_head = q.shape[-1] // heads
-        key_heads = k.shape[-1] // dim_head if kw.get("enable_gqa", False) else heads
-        q = q.view(b, -1, heads, dim_head).transpose(1, 2)
-        k, v = (t.view(b, -1, key_heads, dim_head).transpose(1, 2) for t in (k, v))
-    if mask is not None:
-        mask = mask[None] if mask.dim() == 2 else mask
-        mask = mask[:, None] if mask.dim() == 3 else mask
-    extra = {name: kw[name] for name in ("scale", "enable_gqa") if name in kw}
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **extra)
-    return out if skip_output_reshape else out.transpose(1, 2).reshape(b, -1, out.shape[1] * out.shape[-1])
-
-
-BACKENDS = {f.__name__: f for f in (attention_basic, attention_split, attention_sub_quad, attention_pytorch)}
-
-
-def test_the_stand_ins_are_ordinary_attention():
-    q, k, v = (torch.randn(2, 3, 10, 8, dtype=torch.float64) for _ in range(3))
-    mask = torch.zeros(2, 1, 10, 10, dtype=torch.float64)
-    mask[0, :, :, 6:] = -math.inf
-    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.2)
-    for name, backend in BACKENDS.items():
-        out = backend(q, k, v, 3, mask=mask, skip_reshape=True, skip_output_reshape=True, scale=0.2)
-        torch.testing.assert_close(out, expected, atol=1e-12, rtol=0)
-        if name != "attention_pytorch":  # given the wrong head count, they fail as ComfyUI's do
-            with pytest.raises(RuntimeError):
-                backend(q, k, v, 4, skip_reshape=True, skip_output_reshape=True)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
@@ -332,7 +200,7 @@ def test_masks_of_every_form_with_heads_in_groups(backend, kind, monkeypatch):
     mask = masks(2, heads, n_text + n_image, n_text)[kind]
     out = joint_call(BACKENDS[backend], q, k, v, heads, n_text, n_image, skip_reshape=True, mask=mask)
     expected = expected_joint(q, k, v, slice(0, n_text), slice(n_text, 16), bias=additive_mask(mask, torch.float64))
-    assert torch.isfinite(out).all()
+    assert_finite(out, "out")
     assert_close_to(to_heads(out, heads, False), expected, 1e-9)
 
 
@@ -367,7 +235,7 @@ def test_a_softmax_scale_of_the_call_is_used(backend, previous, monkeypatch):
     expected = expected_joint(q, k, v, slice(0, n_text), slice(n_text, 16), softmax_scale=0.6)
     assert_close_to(to_heads(out, heads, False), expected, 1e-9)
     default = expected_joint(q, k, v, slice(0, n_text), slice(n_text, 16))
-    assert (expected - default).abs().max() > 0.05  # the scale matters at this size
+    assert_differ(expected, default, more_than=0.05, what="the scale matters at this size")
 
 
 def test_a_softmax_scale_in_the_text_cross_attention_of_wan():
@@ -432,7 +300,8 @@ def test_half_precision_inputs_of_fp8_models_at_flux_width(dtype):
     expected = expected_joint(q, k, v, slice(0, 16), slice(16, 64))
     for backend in ("attention_pytorch", "attention_sub_quad"):
         out = joint_call(BACKENDS[backend], q, k, v, FLUX_HEADS, 16, 48, skip_reshape=True)
-        assert out.dtype == dtype and torch.isfinite(out).all()
+        assert out.dtype == dtype
+        assert_finite(out, "out")
         assert_close_to(to_heads(out, FLUX_HEADS, False), expected, 2**-9 if dtype == torch.float16 else 2**-7)
 
 
@@ -453,7 +322,8 @@ def test_sdxl_attn2_batches_above_two_in_chunks(batch):
     q, k, v = sd_like_qkv(batch=batch, n_query=64, heads=10, dim_head=64, n_key=154, dtype=torch.bfloat16, seed=batch)
     out = pladis_attention(q, k, v, 10, chunk_scores=1 << 15)  # several query chunks
     expected = pladis_reference(q, k, v, 10, 1.5, 2.0)
-    assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
+    assert out.dtype == torch.bfloat16
+    assert_finite(out, "out")
     assert_close_to(out, expected, 2**-7)
 
 

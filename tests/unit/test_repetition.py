@@ -1,5 +1,6 @@
 import pytest
 import torch
+from checks import assert_differ
 from oracles import pladis_reference, sd_like_qkv
 
 from pladis_core import key_repeat_counts, pladis_attention
@@ -31,7 +32,7 @@ def test_each_batch_element_is_corrected_on_its_own():
 def test_without_the_correction_repetition_changes_entmax():
     q, k, v = sd_like_qkv(batch=1, dtype=torch.float64)
     uncorrected = pladis_attention(q, repeat_keys(k, 2), repeat_keys(v, 2), heads=4, key_repeats=torch.ones(1))
-    assert (uncorrected - pladis_reference(q, k, v, 4, 1.5, 2.0)).abs().max() > 1e-3
+    assert_differ(uncorrected, pladis_reference(q, k, v, 4, 1.5, 2.0), more_than=1e-3, what="uncorrected")
 
 
 def test_repeat_counts():

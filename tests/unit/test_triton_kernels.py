@@ -13,6 +13,7 @@ import os
 
 import pytest
 import torch
+from checks import assert_all, assert_close, assert_finite
 
 os.environ["TRITON_INTERPRET"] = "1"
 pytest.importorskip("triton")
@@ -104,9 +105,9 @@ def test_half_precision_is_the_fp32_result_rounded(dtype, n_key, alpha):
     # fp32 math on the rounded inputs, then one rounding to the output dtype.
     expected = reference(q, k, v, alpha, 2.0)
     tolerance = DTYPE_EPS[dtype] * expected.abs() + 1e-5 * expected.abs().max()
-    assert ((out.double() - expected).abs() <= tolerance).all()
+    assert_close(out.double(), expected, atol=tolerance, what="kernel vs the float64 oracle")
     eager_out = eager(q, k, v, alpha).double()
-    assert ((out.double() - eager_out).abs() <= 2 * DTYPE_EPS[dtype] * eager_out.abs() + 1e-5).all()
+    assert_close(out.double(), eager_out, rtol=2 * DTYPE_EPS[dtype], atol=1e-5, what="kernel vs the eager path")
 
 
 @pytest.mark.parametrize("alpha", [1.5, 2.0, 1.75])
@@ -116,8 +117,8 @@ def test_masks_with_infinite_entries_and_fully_masked_rows(alpha):
     bias[..., 60:] = float("-inf")
     bias[1, :, 5] = float("-inf")  # a row that sees no key
     out = fused(q, k, v, alpha, bias=bias)
-    assert torch.isfinite(out).all()
-    assert (out[1, :, 5] == 0).all()
+    assert_finite(out, "out")
+    assert_all(out[1, :, 5] == 0, "the fully masked row is zero")
     assert relative_error(out, reference(q, k, v, alpha, 2.0, bias=bias)) <= 1e-5
     assert relative_error(out, eager(q, k, v, alpha, bias=bias)) <= 1e-5
 
@@ -160,7 +161,7 @@ def test_joint_correction_with_total_logsumexp_accumulates(dtype):
     fused(q, k, v, out=out, include_dense=False, total_logsumexp=total, accumulate=True)
     expected = dense_part.to(dtype).double() + reference(q, k, v, 1.5, 2.0, include_dense=False, total_logsumexp=total)
     eps = DTYPE_EPS.get(dtype, 0.0)
-    assert ((out.double() - expected).abs() <= eps * expected.abs() + 1e-5 * expected.abs().max()).all()
+    assert_close(out.double(), expected, rtol=eps, atol=1e-5 * expected.abs().max(), what="accumulated output")
 
 
 def test_row_scale_and_accumulate_into_a_strided_output():
