@@ -1,6 +1,7 @@
 """Generates what users read about the supported families from the family registry
 (nodes/families/registry.py): the compatibility table (docs/compatibility.md) and the family list of the node's
-help page (web/docs/PLADISModelPatch.md, between its families markers).
+help pages (web/docs/PLADISModelPatch/en.md, the locale path the front end asks for first, and its default copy
+web/docs/PLADISModelPatch.md, between their families markers).
 
     python scripts/build_docs.py          # writes both
     python scripts/build_docs.py --check  # exits 1 if either differs from what it would write
@@ -20,7 +21,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPATIBILITY = ROOT / "docs" / "compatibility.md"
-HELP_PAGE = ROOT / "web" / "docs" / "PLADISModelPatch.md"
+HELP_PAGES = (ROOT / "web" / "docs" / "PLADISModelPatch" / "en.md", ROOT / "web" / "docs" / "PLADISModelPatch.md")
+HELP_PAGE = HELP_PAGES[0]
 START, END = "<!-- families:start -->", "<!-- families:end -->"
 
 INTRO = """\
@@ -111,7 +113,8 @@ def outputs(registry: Any) -> dict[Path, str]:
     """Each generated file and the text it should have."""
     return {
         COMPATIBILITY: compatibility(registry),
-        HELP_PAGE: with_family_list(HELP_PAGE.read_text(encoding="utf-8"), registry),
+        # The locale page is the one edited; the default is its copy (the front end falls back to it).
+        **{page: with_family_list(HELP_PAGE.read_text(encoding="utf-8"), registry) for page in HELP_PAGES},
     }
 
 

@@ -35,8 +35,13 @@ def imports(path: Path, module_level_only: bool = False) -> list[tuple[str, bool
     if package == ["__init__"]:
         package = []
     module_level = set(map(id, tree.body))
+    typing_only = {
+        id(n) for block in ast.walk(tree) if _is_type_checking(block) for stmt in block.body for n in ast.walk(stmt)
+    }
     found = []
     for node in ast.walk(tree):
+        if id(node) in typing_only:  # ``if TYPE_CHECKING:`` imports never run
+            continue
         top = id(node) in module_level
         if isinstance(node, ast.Import):
             found += [(alias.name, top) for alias in node.names]
@@ -50,6 +55,15 @@ def imports(path: Path, module_level_only: bool = False) -> list[tuple[str, bool
             # ``from . import x`` imports the module x when x is one
             found += [(f"{target}.{alias.name}".lstrip("."), top) for alias in node.names]
     return [(name, top) for name, top in found if not module_level_only or top]
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def pack_modules() -> dict[str, Path]:
