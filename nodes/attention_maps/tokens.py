@@ -12,7 +12,9 @@ is found in the text the tokens decode to, and every token its characters fall i
 - matching ignores case and whitespace and wants word boundaries at both ends (``cat`` does not match
   ``cats``, ``red hat`` matches ``red`` + ``hat``, ``puppy`` matches ``pupp`` + ``y``); every occurrence
   counts (the same word twice gives the keys of both);
-- start, end and pad tokens, and embeddings (tensors in place of ids), never match a word;
+- start, end and pad tokens, and embeddings (tensors in place of ids), never match a word; "#N" in the word
+  list picks the token at position N of the concatenated chunks, whatever it is (e.g. "#0", CLIP's start
+  token, where SD's attention piles up);
 - weights syntax is ComfyUI's tokenizer's business: ``(red hat:1.2)`` in the prompt gives the tokens of
   ``red hat``; the same syntax in the word list is stripped too;
 - BREAK: ComfyUI's own text encoders have no BREAK (that is A1111 syntax, and ComfyUI's Conditioning
@@ -68,6 +70,7 @@ MAX_WORDS = 16
 LISTED_TOKENS = 120
 
 WEIGHT_SYNTAX = re.compile(r"^\((?P<text>.*?)(?::\s*[-+]?(?:\d+\.?\d*|\.\d+))?\)$", re.DOTALL)
+TOKEN_INDEX = re.compile(r"^#(\d{1,9})$")
 SENTENCEPIECE_BYTE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 SPECIAL_PIECE = re.compile(r"^(<\|[^|]*\|>|<[/a-z_]+>|\[/?[A-Z_]+\])$")
 
@@ -287,6 +290,7 @@ def match_words(
     window: range | None = None,
 ) -> list[WordKeys]:
     """Each word's token positions (every occurrence in ``window``, all the prompt by default) and keys.
+    A word "#N" is the token at position N itself, whatever it is (a start token, a pad, a template's).
 
     Raises ValueError naming the prompt's tokens (escaped, capped) for a word that matches no token or
     whose tokens are no keys (cut off by the layout), and for an empty word list."""
@@ -296,9 +300,16 @@ def match_words(
     text, owners, boundary = _compact(tokens, window)
     result = []
     for word in words:
-        target = "".join(c.casefold() for c in word if not c.isspace())
-        found = _occurrences(target, text, boundary)
-        positions = sorted({p for start, end in found for i in range(start, end) for p in owners[i]})
+        index = TOKEN_INDEX.match(word)
+        if index:
+            position = int(index.group(1))
+            if position >= len(tokens.ids):
+                raise ValueError(f"token {quote(word)} is past the prompt's {len(tokens.ids)} tokens")
+            positions = [position]
+        else:
+            target = "".join(c.casefold() for c in word if not c.isspace())
+            found = _occurrences(target, text, boundary)
+            positions = sorted({p for start, end in found for i in range(start, end) for p in owners[i]})
         keys = [key for key in map(layout.key, positions) if key is not None]
         if not keys:
             listed = [text.strip() for text in tokens.texts[window.start : window.stop] if text.strip()]

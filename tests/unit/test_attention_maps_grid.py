@@ -109,3 +109,9 @@ def test_masks_are_one_per_word_and_image_normalised_to_one():
     assert float(masks.min()) == 0.0
     # image b's word w is mask b·words + w
     torch.testing.assert_close(masks[1], masks[4], atol=1e-6, rtol=0)
+
+
+def test_without_a_system_font_pillows_bundled_font_draws_the_labels(monkeypatch):
+    monkeypatch.setattr(grid, "FONTS", ("no-such-font.ttf",))
+    out = grid.attention_grid(["cat", "dog"], blob_maps(), cell=96)
+    assert float(out[0, 34:98, 12:138].min()) < 0.3

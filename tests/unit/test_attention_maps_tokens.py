@@ -202,3 +202,13 @@ def test_an_unknown_encoder_is_a_clear_error():
         tokens.encoder_tokenizer(standins.sd1_clip().tokenizer, "umt5")
     with pytest.raises(ValueError, match="several encoders"):
         tokens.default_encoder({"t5xxl": [], "g": []})
+
+
+def test_a_token_index_picks_that_token_whatever_it_is():
+    clip = standins.sd1_clip()
+    assert keys(clip, "a red dog", "#0, #3, dog") == {"#0": (0,), "#3": (3,), "dog": (3,)}
+    assert keys(standins.t5_clip(), "a red dog", "#2", TextKeyLayout(first_token=1, key_offset=4)) == {"#2": (5,)}
+    with pytest.raises(ValueError, match="'#77' is past the prompt's 77 tokens"):
+        keys(clip, "a red dog", "#77")
+    with pytest.raises(ValueError, match="'#5' falls on tokens the model cuts off"):
+        keys(clip, "a red dog", "#5", TextKeyLayout(n_keys=5))
