@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
-from oracles import entmax_reference, joint_qkv, joint_weights_reference
+from oracles import aggregate, cross_reference, joint_qkv, joint_weights_reference
 
 from pladis_core.attention_maps import MapAccumulator, WordMaps, word_attention_maps, word_selection
 from pladis_core.joint_attention import logsumexp_over_keys
@@ -19,20 +19,6 @@ def cross_qk(batch=2, heads=4, n_query=48, n_key=77, dim=16, dtype=torch.float32
     k = torch.randn(batch, heads, n_key, dim, generator=g)
     k[:, :, 0] *= 3.0  # a BOS-like key that takes most of the softmax, as in SD
     return q.to(dtype), k.to(dtype)
-
-
-def aggregate(weights: torch.Tensor, word_keys) -> torch.Tensor:
-    """(B, H, Nq, Nk) weights → (B, words, Nq): each word's keys summed, then the mean over heads."""
-    return torch.stack([weights[..., sorted(set(keys))].sum(-1).mean(1) for keys in word_keys], dim=1)
-
-
-def cross_reference(q, k, word_keys, alpha, scale, bias=None):
-    logits = q.double() @ k.double().transpose(-1, -2) / q.shape[-1] ** 0.5
-    if bias is not None:
-        logits = logits + bias.double()
-    dense, sparse = logits.softmax(-1), entmax_reference(logits, alpha)
-    mixed = dense + scale * (sparse - dense)
-    return WordMaps(*(aggregate(w, word_keys) for w in (dense, sparse, mixed)))
 
 
 def assert_maps_close(actual: WordMaps, expected: WordMaps, atol=1e-5):
