@@ -13,7 +13,7 @@ from comfy_api.latest import io
 
 from ..patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, recognise, step_range
 from ..safe_text import escape
-from .recorder import Recording, UnsupportedForMapsError, install_recorder
+from .recorder import SUPPORTED, Recording, UnsupportedForMapsError, install_recorder
 from .tokens import word_keys_for_prompt
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ RECORD_DESCRIPTION = (
     "softmax attention and PLADIS's (softmax + λ·(α-entmax − softmax)), averaged over heads, layers and the "
     "chosen steps. Sample with the MODEL it returns and give its handle and the sampled LATENT to PLADIS "
     "Attention Maps. The sampled image is the same as without it. Place it after PLADIS Model Patch; on a model "
-    "without PLADIS the PLADIS column shows what PLADIS would do with this node's α and λ. UNet models (SD1.5, "
-    "SDXL, …), Flux, Chroma and Wan."
+    "without PLADIS the PLADIS column shows what PLADIS would do with this node's α and λ. Supported: "
+    + SUPPORTED
+    + "."
 )
 MAPS_DESCRIPTION = (
     "Draws the attention maps recorded by PLADIS Attention Maps Record: one row per word, columns dense | PLADIS "

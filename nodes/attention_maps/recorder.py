@@ -7,7 +7,8 @@ for bit. At each recorded call it computes, from the call's own q and k, the wor
 
 - UNets: an attn2 replacement at each cross-attention, wrapping the one already there;
 - DiTs: the attention override, chained in front of the one already there; the text attention calls are
-  those PLADIS's own ``JointForward`` classifies (the family's token layout, added if PLADIS is not installed).
+  those PLADIS's own ``JointForward`` classifies (the family's token layout, added if PLADIS is not installed);
+- object-patched families (PixArt): a twin of each attention module (``object_recorder``).
 
 What the PLADIS column shows: on a model patched by PLADIS Model Patch, the layers PLADIS patched are recorded,
 with the patch's α and λ where its step range holds and λ = 0 (its real, dense attention) outside it; on a model
@@ -41,6 +42,7 @@ from ..step_range import SigmaRange
 
 # DiT families whose text keys are the prompt's tokens one to one (what the recorder maps words onto today).
 ONE_TO_ONE_DIT_FAMILIES = ("Flux", "Chroma", "Wan")
+SUPPORTED = "UNet models (SD1.5, SD2.x, SDXL and variants), Flux, Chroma, Wan and PixArt"
 CALL_KEY = "pladis_maps_call"
 RESET_KEY = "pladis_maps_reset"
 PATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
@@ -63,6 +65,7 @@ class Recording:
     family: str
     accumulator: MapAccumulator = field(default_factory=MapAccumulator)
     latent_shape: tuple[int, ...] | None = None  # the current model call's latent (B, C, [T,] H, W)
+    cond_or_uncond: list | None = None  # and its batch's kinds (0 = cond), for routes without transformer_options
     recorded_calls: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -313,6 +316,8 @@ class RecordingCallWrapper:
     def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
         x, _, _ = comfy_bridge.apply_model_inputs(args, kwargs)
         self.recording.latent_shape = tuple(getattr(x, "shape", ())) or None
+        options = kwargs.get("transformer_options", args[5] if len(args) > 5 else None)
+        self.recording.cond_or_uncond = options.get("cond_or_uncond") if isinstance(options, dict) else None
         return executor(*args, **kwargs)
 
     def __deepcopy__(self, memo: dict) -> RecordingCallWrapper:
@@ -352,7 +357,7 @@ def install_dit_recorder(model_patcher: Any, recording: Recording, target: Targe
     if target.family.name not in ONE_TO_ONE_DIT_FAMILIES:
         raise UnsupportedForMapsError(
             f"PLADIS Attention Maps cannot map words onto the text keys of {target.family.name} models yet "
-            f"(supported: UNet models, {', '.join(ONE_TO_ONE_DIT_FAMILIES)})"
+            f"(supported: {SUPPORTED})"
         )
     if target.family.prepare is not None:
         target.family.prepare(model_patcher)
@@ -364,18 +369,17 @@ def install_dit_recorder(model_patcher: Any, recording: Recording, target: Targe
 
 def install_recorder(model_patcher: Any, recording: Recording, target: Target) -> None:
     """Installs the recorder of ``recording`` on ``model_patcher`` (a clone) through ``target``'s route."""
-    from .. import dit, unet
+    from .. import dit, object_patch, unet
+    from .object_recorder import install_object_recorder
 
     if target.route is unet.ROUTE:
         install_unet_recorder(model_patcher, recording, target.sites)
     elif target.route is dit.ROUTE:
         install_dit_recorder(model_patcher, recording, target)
+    elif target.route is object_patch.ROUTE:
+        install_object_recorder(model_patcher, recording, target)
     else:
-        raise UnsupportedForMapsError(
-            f"PLADIS Attention Maps cannot record {getattr(target.family, 'name', 'this')} models yet: their "
-            "attention is patched through object patches, which the recorder does not hook yet "
-            f"(supported: UNet models, {', '.join(ONE_TO_ONE_DIT_FAMILIES)})"
-        )
+        raise UnsupportedForMapsError("PLADIS Attention Maps cannot record this model: no route records it")
     from comfy.patcher_extension import WrappersMP
 
     model_patcher.add_wrapper_with_key(WrappersMP.APPLY_MODEL, CALL_KEY, RecordingCallWrapper(recording))

@@ -1,13 +1,14 @@
 """Runs inside a real ComfyUI and prints one JSON line: the attention-map recorder on a tiny model.
 
-    python attention_maps_recorder_runner.py PACK_DIR {sdxl,flux,wan}
+    python attention_maps_recorder_runner.py PACK_DIR {sdxl,flux,wan,pixart}
 
 The tiny models, conds and sampling are those of comfyui_unet_runner.py (SDXL-shaped UNet, 154-token positive
-and 77-token negative, CFG 5) and comfyui_dit_runner.py (Flux joint, Wan cross; CFG 1). For a model without
-and with PLADIS it reports: whether the sampled latent with the recorder is bit-identical to the one without,
-and the largest difference between the recorded maps and the float64 formula computed here from the raw q/k
-ComfyUI passed to the recorded attention calls (cond rows, heads averaged, words' keys summed, each call's maps
-upsampled to the latent grid and averaged; the first latent frame for Wan).
+and 77-token negative, CFG 5), comfyui_dit_runner.py (Flux joint, Wan cross; CFG 1) and
+comfyui_objpatch_runner.py (PixArt, object patches; CFG 1; q, k as the twin's forward computed them, as that
+runner checks PLADIS). For a model without and with PLADIS it reports whether the sampled latent with the
+recorder is bit-identical to the one without, and the largest difference between the recorded maps and the
+float64 formula computed here from the raw q/k of the recorded attention calls (cond rows, heads averaged,
+words' keys summed, each call's maps upsampled to the latent grid and averaged; the first latent frame for Wan).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ PACK_DIR, KIND = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.join(PACK_DIR, "tests"))
 # The runner that builds and samples this kind of model reads PACK_DIR and its kind from argv when imported.
-sys.argv = [sys.argv[0], PACK_DIR, "sdxl" if KIND == "sdxl" else KIND]
-base = importlib.import_module("comfyui_unet_runner" if KIND == "sdxl" else "comfyui_dit_runner")
+sys.argv = [sys.argv[0], PACK_DIR, KIND]
+RUNNERS = {"sdxl": "comfyui_unet_runner", "pixart": "comfyui_objpatch_runner"}
+base = importlib.import_module(RUNNERS.get(KIND, "comfyui_dit_runner"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -31,12 +33,23 @@ from pack import import_pack  # noqa: E402
 
 pack = import_pack()
 recorder = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.recorder")
+object_recorder = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.object_recorder")
 patching = importlib.import_module(f"{pack.__name__}.nodes.patching")
 step_range = importlib.import_module(f"{pack.__name__}.nodes.step_range")
 
 WORD_KEYS = ((1,), (2, 3), (0, 4))  # one token, two tokens, two places
 NODE_ALPHA, NODE_SCALE, PLADIS_SCALE = 1.5, 3.0, 2.0
-LATENT_SIZE = tuple(base.LATENT.shape[-2:])
+CASE = base.CASES[KIND]() if KIND == "pixart" else None
+LATENT_SIZE = tuple((CASE.latent if CASE else base.LATENT).shape[-2:])
+
+
+def build_model():
+    model = base.build(CASE) if CASE else base.build_model()
+    return model[0] if isinstance(model, tuple) else model
+
+
+def sample(model):
+    return base.sample(CASE, model) if CASE else base.sample(model)
 
 
 def recording(scale=NODE_SCALE):
@@ -67,6 +80,13 @@ def capture():
             return _original(self, *args, **kwargs)
 
         cls.record = spy
+    original_record = object_recorder.record
+
+    def object_spy(*args):
+        calls.append(args)
+        return original_record(*args)
+
+    object_recorder.record = object_spy
     return calls
 
 
@@ -105,10 +125,16 @@ def dit_expected(args, scale):
     return word_maps(rows[..., text], rows.softmax(-1)[..., text], scale)
 
 
+def object_expected(args, scale):
+    _, q, k, _, _ = args  # (recording, q, k, α, λ): cond rows only at CFG 1
+    logits = q.double() @ k.double().transpose(-1, -2) / q.shape[-1] ** 0.5
+    return word_maps(logits, logits.softmax(-1), scale)
+
+
 def on_latent_grid(maps):
     """(3, B, words, Nq) → (3, B, words, H, W): the first frame's queries on their grid, upsampled."""
     height, width = LATENT_SIZE
-    for patch in (1, 2, 4, 8):
+    for patch in (1, 2, 4, 8, 16):
         h, w = -(-height // patch), -(-width // patch)
         if maps.shape[-1] % (h * w) == 0:
             break
@@ -118,16 +144,16 @@ def on_latent_grid(maps):
 
 
 def expected_maps(calls, scale):
-    expected = unet_expected if KIND == "sdxl" else dit_expected
+    expected = {"sdxl": unet_expected, "pixart": object_expected}.get(KIND, dit_expected)
     total = sum(on_latent_grid(expected(args, scale)) for args in calls)
     return total / len(calls)
 
 
 def check(model, scale, report, name):
-    reference = base.sample(model)
+    reference = sample(model)
     rec = recording()
     calls = capture()
-    out = base.sample(with_recorder(model, rec))
+    out = sample(with_recorder(model, rec))
     report[f"{name}_bit_identical"] = bool(torch.equal(out, reference))
     report[f"{name}_recorded_calls"], report[f"{name}_spied_calls"] = rec.recorded_calls, len(calls)
     got = torch.stack(tuple(rec.accumulator.latent_maps(LATENT_SIZE)))
@@ -137,13 +163,12 @@ def check(model, scale, report, name):
 
 def main():
     report = {"kind": KIND}
-    model = base.build_model()
-    model = model[0] if isinstance(model, tuple) else model
+    model = build_model()
     check(model, NODE_SCALE, report, "dense_model")
     patched, _ = patching.apply_pladis(model, patching.PatchRequest(NODE_ALPHA, PLADIS_SCALE))
     check(patched, PLADIS_SCALE, report, "pladis_model")
     rec = recording(scale=0.0)
-    base.sample(with_recorder(model, rec))
+    sample(with_recorder(model, rec))
     maps = rec.accumulator.latent_maps(LATENT_SIZE)
     report["lambda0_identical"] = bool(torch.equal(maps.dense, maps.pladis))
     report["lambda0_sparse_differs"] = not torch.equal(maps.dense, maps.sparse)

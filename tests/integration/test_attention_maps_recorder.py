@@ -1,4 +1,4 @@
-"""The attention-map recorder on tiny real-ComfyUI models (opt-in: COMFYUI_PATH): SDXL-shaped UNet, Flux, Wan."""
+"""The attention-map recorder on tiny real-ComfyUI models (opt-in: COMFYUI_PATH): SDXL UNet, Flux, Wan, PixArt."""
 
 import pytest
 from comfyui import requires_comfyui, run_in_comfyui
@@ -6,7 +6,7 @@ from comfyui import requires_comfyui, run_in_comfyui
 pytestmark = requires_comfyui
 
 
-@pytest.fixture(scope="module", params=["sdxl", "flux", "wan"])
+@pytest.fixture(scope="module", params=["sdxl", "flux", "wan", "pixart"])
 def report(request):
     return run_in_comfyui("attention_maps_recorder_runner.py", request.param)
 

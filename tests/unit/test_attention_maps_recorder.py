@@ -20,10 +20,10 @@ WORD_KEYS = ((3,), (5, 6, 7), (2, 9))
 ALPHA, SCALE = 1.5, 2.0
 
 
-def recording(alpha=ALPHA, scale=SCALE, family="UNet", step_range=None):
+def recording(alpha=ALPHA, scale=SCALE, family="UNet", step_range=None, word_keys=WORD_KEYS):
     return recorder.Recording(
         words=("a", "b", "c"),
-        word_keys=WORD_KEYS,
+        word_keys=word_keys,
         alpha=alpha,
         scale=scale,
         step_range=step_range or SigmaRange(float("inf"), 0.0, whole_schedule=True),
@@ -203,6 +203,42 @@ def test_families_without_a_word_layout_are_refused_clearly():
     )
     with pytest.raises(recorder.UnsupportedForMapsError, match="Qwen-Image"):
         recorder.install_recorder(model.clone(), recording(), unknown)
+
+
+PIXART_WORD_KEYS = ((1,), (2, 3), (0, 5))
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["dense model", "PLADIS model"])
+def test_pixart_recorder_leaves_the_output_identical_and_records_the_formula(patched):
+    from test_object_patch import HEADS, inputs, make, run
+
+    model = make("pixart")
+    if patched:
+        model = pladis(model)
+    x, context = inputs()
+    reference = run(model, x, context)
+    rec = recording(scale=3.0, family="PixArt", word_keys=PIXART_WORD_KEYS)
+    recorded = with_recorder(model, rec)
+    seen, handles = {}, []
+    for block in model.model.diffusion_model.blocks:
+        attn = block.cross_attn
+        handles.append(attn.q_linear.register_forward_hook(lambda m, i, o, a=attn: seen.setdefault(a, {}).update(q=o)))
+        handles.append(
+            attn.kv_linear.register_forward_hook(lambda m, i, o, a=attn: seen.setdefault(a, {}).update(kv=o))
+        )
+    try:
+        out = run(recorded, x, context)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert torch.equal(out, reference)
+    assert rec.recorded_calls == len(seen) == 2
+    total = 0
+    for qk in seen.values():
+        q, k = (t.view(1, -1, HEADS, t.shape[-1] // HEADS).transpose(1, 2) for t in (qk["q"], qk["kv"][..., :32]))
+        total = total + torch.stack(cross_reference(q, k, PIXART_WORD_KEYS, ALPHA, SCALE if patched else 3.0))
+    got = torch.stack(tuple(rec.accumulator.latent_maps((4, 4))))
+    assert float((got - (total / 2).view_as(got)).abs().max()) < 1e-5
 
 
 def test_nodes_have_tooltips_on_every_input_and_are_registered():
