@@ -172,7 +172,33 @@ def main():
     maps = rec.accumulator.latent_maps(LATENT_SIZE)
     report["lambda0_identical"] = bool(torch.equal(maps.dense, maps.pladis))
     report["lambda0_sparse_differs"] = not torch.equal(maps.dense, maps.sparse)
+    if KIND == "sdxl":
+        nodes_path(patched, report)
     print(json.dumps(report))
+
+
+def nodes_path(model, report):
+    """The two nodes with ComfyUI's own SDXL tokenizer (the tiny model's conds are random: the grid shows the
+    keys at the words' positions); the grid is saved where PLADIS_GRID_PNG says."""
+    import comfy.sdxl_clip
+    import numpy as np
+    from PIL import Image
+
+    nodes = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.nodes")
+    tokenizer = comfy.sdxl_clip.SDXLTokenizer(embedding_directory=None, tokenizer_data={})
+    clip = type(
+        "Clip", (), {"tokenizer": tokenizer, "tokenize": lambda self, text, **kw: tokenizer.tokenize_with_weights(text)}
+    )()
+    recorded, handle = nodes.PLADISAttentionMapsRecord.execute(
+        model=model, clip=clip, prompt="a photo of a cat wearing a red hat", words="cat, red hat", alpha=1.5,
+        scale=2.0, start_percent=0.0, end_percent=1.0,
+    ).result  # fmt: skip
+    latent = sample(recorded)
+    grid, masks = nodes.PLADISAttentionMaps.execute(maps=handle, samples={"samples": latent}).result
+    report["node_grid_shape"], report["node_masks_shape"] = list(grid.shape), list(masks.shape)
+    report["node_words"], report["node_word_keys"] = list(handle.words), [list(k) for k in handle.word_keys]
+    if os.environ.get("PLADIS_GRID_PNG"):
+        Image.fromarray((grid[0].numpy() * 255).round().astype(np.uint8)).save(os.environ["PLADIS_GRID_PNG"])
 
 
 if __name__ == "__main__":

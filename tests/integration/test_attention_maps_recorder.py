@@ -24,3 +24,11 @@ def test_recorded_maps_equal_the_float64_formula(report, model):
 
 def test_lambda_zero_gives_identical_dense_and_pladis_maps(report):
     assert report["lambda0_identical"] and report["lambda0_sparse_differs"]
+
+
+def test_the_nodes_draw_the_grid_after_a_real_sampling_run(report):
+    if report["kind"] != "sdxl":
+        pytest.skip("the node path runs on the SDXL-shaped model with ComfyUI's SDXL tokenizer")
+    assert report["node_words"] == ["cat", "red hat"] and len(report["node_word_keys"][1]) == 2
+    assert report["node_grid_shape"][0] == 1 and report["node_grid_shape"][-1] == 3
+    assert report["node_masks_shape"] == [2, 128, 128]
