@@ -18,7 +18,8 @@ py=$venv/bin/python
 if ! "$py" -c "import torch" 2>/dev/null; then
   "$py" -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
 fi
-"$py" -m pip install -q -r requirements.txt pytest ruff numpy
+# pillow: the attention-map grid draws its labels with it (ComfyUI ships it; the tests need it here).
+"$py" -m pip install -q -r requirements.txt pytest ruff numpy pillow
 # Triton's CPU interpreter runs the fused kernels' tests (tests/unit/test_triton_*.py); they are skipped if
 # it cannot be installed (e.g. no wheel for this platform), which does not fail the run.
 if ! "$py" -c "import triton" 2>/dev/null; then

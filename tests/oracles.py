@@ -68,3 +68,18 @@ def joint_qkv(batch=1, heads=2, n_text=7, n_image=24, n_ref=0, dim_head=16, dtyp
     k[:, :, 0] *= 2.5
     v = torch.randn(batch, heads, length, dim_head, generator=g)
     return q.to(dtype), k.to(dtype), v.to(dtype)
+
+
+def aggregate(weights: torch.Tensor, word_keys) -> torch.Tensor:
+    """(B, H, Nq, Nk) weights → (B, words, Nq): each word's keys summed, then the mean over heads."""
+    return torch.stack([weights[..., sorted(set(keys))].sum(-1).mean(1) for keys in word_keys], dim=1)
+
+
+def cross_reference(q, k, word_keys, alpha, scale, bias=None):
+    """The word maps (dense, α-entmax, PLADIS mix) of cross-attention, in float64."""
+    logits = q.double() @ k.double().transpose(-1, -2) / q.shape[-1] ** 0.5
+    if bias is not None:
+        logits = logits + bias.double()
+    dense, sparse = logits.softmax(-1), entmax_reference(logits, alpha)
+    mixed = dense + scale * (sparse - dense)
+    return tuple(aggregate(w, word_keys) for w in (dense, sparse, mixed))  # (dense, sparse, pladis) maps

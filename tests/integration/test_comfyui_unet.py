@@ -12,7 +12,8 @@ def report(request):
 
 
 def test_comfyui_loads_the_pack(report):
-    assert report["loaded"] and report["new_nodes"] == ["PLADISModelPatch"]
+    assert report["loaded"]
+    assert report["new_nodes"] == ["PLADISAttentionMaps", "PLADISAttentionMapsRecord", "PLADISModelPatch"]
 
 
 def test_patches_the_real_block_keys(report):

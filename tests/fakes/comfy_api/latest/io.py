@@ -146,6 +146,19 @@ class Model:
     Output = _ModelOutput
 
 
+def _socket(io_type: str) -> type:
+    """A plain socket type (no widget): its Input and Output carry only the io_type."""
+    return type(io_type, (), {"io_type": io_type, "Input": type("Input", (Input,), {"io_type": io_type}),
+                              "Output": type("Output", (Output,), {"io_type": io_type})})  # fmt: skip
+
+
+Clip, Latent, Image, Mask = (_socket(name) for name in ("CLIP", "LATENT", "IMAGE", "MASK"))
+
+
+def Custom(io_type: str) -> type:  # noqa: N802 (ComfyUI's name)
+    return _socket(io_type)
+
+
 @dataclass
 class Schema:
     node_id: str

@@ -1,0 +1,1 @@
+"""PLADIS Attention Maps: the parts the node is built from (word → key matching, the grid drawing)."""
