@@ -18,7 +18,7 @@ import torch
 from .. import comfy_bridge
 from ..object_patch import CURRENT_CALL, WRAPPER_KEY, ObjectPatchWrapper, PladisForward, twin_of
 from ..route import Target
-from .recorder import SUPPORTED, Recording, UnsupportedForMapsError, cond_rows
+from .recording import SUPPORTED, Recording, UnsupportedForMapsError, cond_rows
 
 # Object-patched families whose text keys are the prompt's tokens one to one.
 ONE_TO_ONE_OBJECT_FAMILIES = ("PixArt",)

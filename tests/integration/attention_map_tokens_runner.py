@@ -30,6 +30,7 @@ from pack import import_pack  # noqa: E402
 
 pack = import_pack()
 tokens = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.tokens")
+token_decoding = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.token_decoding")
 
 # (report name, module, class, encoder key, whether the tokenizer wraps the prompt in a chat template)
 TOKENIZERS = [
@@ -93,7 +94,7 @@ def report_for(name, module, cls, encoder, templated):
     huge = "a cat " + "dog " * 25_000
     report = {
         "absent": False,
-        "style": tokens.piece_style(sd_tokenizer.inv_vocab.values()),
+        "style": token_decoding.piece_style(sd_tokenizer.inv_vocab.values()),
         "words": per_word,
         "long_chunks": [len(chunk) for chunk in long_tokens],
         "long_red_hat_keys": list(red_hat.keys),

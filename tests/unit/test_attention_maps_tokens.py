@@ -9,6 +9,7 @@ from pack import import_pack
 
 pack = import_pack()
 tokens = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.tokens")
+token_decoding = importlib.import_module(f"{pack.__name__}.nodes.attention_maps.token_decoding")
 TextKeyLayout = tokens.TextKeyLayout
 
 
@@ -187,7 +188,7 @@ def test_parse_words_splits_on_commas_and_newlines_and_strips_weights():
 
 def test_piece_styles_are_read_off_the_vocabularies():
     styles = {
-        name: tokens.piece_style(tok.inv_vocab.values())
+        name: token_decoding.piece_style(tok.inv_vocab.values())
         for name, tok in (
             ("clip", standins.StandInSDTokenizer("clip", "clip_l")),
             ("sentencepiece", standins.StandInSDTokenizer("sentencepiece", "t5xxl")),
