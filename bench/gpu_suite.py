@@ -277,6 +277,21 @@ def section_correctness(device, args) -> dict:
     return {"cases": results, "all_kernel_cases_within_tolerance": all(r["within_tolerance"] for r in checked)}
 
 
+def timed_row(row: dict, methods: dict, device, warmup: int, repeats: int) -> dict:
+    """``row`` with each method's timing (or its error) and its ratio to SDPA's."""
+    with torch.inference_mode():
+        for method, fn in methods.items():
+            try:
+                row[method] = time_ms(fn, device, warmup, repeats)
+            except Exception as error:
+                row[method] = {"error": f"{type(error).__name__}: {error}"[:300]}
+    base = row["sdpa"].get("median_ms")
+    for method in methods:
+        if base and "median_ms" in row[method]:
+            row[f"{method}_over_sdpa"] = row[method]["median_ms"] / base
+    return row
+
+
 def section_per_call(device, args) -> dict:
     warmup, repeats = (1, 3) if args.smoke else (10, 50)
     results = []
@@ -288,39 +303,18 @@ def section_per_call(device, args) -> dict:
             q, k, v = cross_inputs(**shape, dtype=DTYPES[dtype_name], device=device)
             heads = shape["heads"]
             methods = cross_methods(q, k, v, heads)
-            row = dict(shape=name, dtype=dtype_name)
-            with torch.inference_mode():
-                for method, fn in methods.items():
-                    try:
-                        row[method] = time_ms(fn, device, warmup, repeats)
-                    except Exception as error:
-                        row[method] = {"error": f"{type(error).__name__}: {error}"[:300]}
+            row = timed_row(dict(shape=name, dtype=dtype_name), methods, device, warmup, repeats)
             with torch.inference_mode(), dispatch.forced_backend("triton"):
                 engine(q, k, v, heads, "triton")
                 row["kernel_path"] = dispatch.last_backend().name
-            base = row["sdpa"].get("median_ms")
-            for method in methods:
-                if base and "median_ms" in row[method]:
-                    row[f"{method}_over_sdpa"] = row[method]["median_ms"] / base
             results.append(row)
     # Flux joint attention: dense SDPA over all tokens, then the correction on image rows × text keys.
     shape = flux_shape(args.smoke)
     for dtype_name in ("bf16", "fp16"):
         q, k, v = joint_inputs(shape, DTYPES[dtype_name], device)
         text, image = slice(0, shape["text"]), slice(shape["text"], shape["text"] + shape["image"])
-        row = dict(shape="flux_joint", dtype=dtype_name)
         methods = joint_methods(q, k, v, text, image)
-        with torch.inference_mode():
-            for method, fn in methods.items():
-                try:
-                    row[method] = time_ms(fn, device, warmup, repeats)
-                except Exception as error:
-                    row[method] = {"error": f"{type(error).__name__}: {error}"[:300]}
-        base = row["sdpa"].get("median_ms")
-        for method in methods:
-            if base and "median_ms" in row[method]:
-                row[f"{method}_over_sdpa"] = row[method]["median_ms"] / base
-        results.append(row)
+        results.append(timed_row(dict(shape="flux_joint", dtype=dtype_name), methods, device, warmup, repeats))
     return {"cases": results}
 
 

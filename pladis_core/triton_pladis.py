@@ -69,6 +69,16 @@ def _newton_step(x, lo, mass, BETA: tl.constexpr):
 
 
 @triton.jit
+def _load_tile(base, rows, stride_row, rows_ok, cols, stride_col, cols_ok):
+    """The (rows × cols) tile at ``base``, zeros where a row or column is out of range."""
+    return tl.load(
+        base + rows[:, None] * stride_row + cols[None, :] * stride_col,
+        mask=rows_ok[:, None] & cols_ok[None, :],
+        other=0.0,
+    )
+
+
+@triton.jit
 def _power(t, beta):
     """t^β for t ≥ 0."""
     return tl.where(t > 0, tl.exp2(beta * tl.log2(tl.maximum(t, FP32_TINY))), 0.0)
@@ -162,16 +172,8 @@ def _pladis_kernel(
     for d0 in tl.static_range(0, BLOCK_D, BLOCK_DK):
         offs_d = d0 + tl.arange(0, BLOCK_DK)
         d_ok = offs_d < dim_head
-        q = tl.load(
-            q_base + offs_m[:, None] * stride_qm + offs_d[None, :] * stride_qd,
-            mask=row_ok[:, None] & d_ok[None, :],
-            other=0.0,
-        )
-        k = tl.load(
-            k_base + offs_n[None, :] * stride_kn + offs_d[:, None] * stride_kd,
-            mask=d_ok[:, None] & key_ok[None, :],
-            other=0.0,
-        )
+        q = _load_tile(q_base, offs_m, stride_qm, row_ok, offs_d, stride_qd, d_ok)
+        k = _load_tile(k_base, offs_d, stride_kd, d_ok, offs_n, stride_kn, key_ok)  # Kᵀ's tile
         if DOT_IN_FP32:
             q, k = q.to(tl.float32), k.to(tl.float32)
         scores = tl.dot(q, k, scores, input_precision="ieee")
@@ -229,11 +231,7 @@ def _pladis_kernel(
     for e0 in tl.static_range(0, BLOCK_DV, BLOCK_DVK):
         offs_e = e0 + tl.arange(0, BLOCK_DVK)
         e_ok = offs_e < dim_value
-        v = tl.load(
-            v_base + offs_n[:, None] * stride_vn + offs_e[None, :] * stride_vd,
-            mask=key_ok[:, None] & e_ok[None, :],
-            other=0.0,
-        )
+        v = _load_tile(v_base, offs_n, stride_vn, key_ok, offs_e, stride_vd, e_ok)
         if DOT_IN_FP32:
             v = v.to(tl.float32)
         result = tl.dot(weights_hi, v, input_precision="ieee")

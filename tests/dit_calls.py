@@ -4,7 +4,9 @@ from pack import import_pack
 
 pack = import_pack()
 dit = pack.nodes.dit
+attention_call = pack.nodes.attention_call
 forwards = pack.nodes.joint_forward
+joint_override = pack.nodes.joint_override
 families = pack.nodes.families
 
 

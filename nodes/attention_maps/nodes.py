@@ -11,6 +11,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
+from ..model_patch import schedule_input, strength_input
 from ..patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, recognise, step_range
 from ..safe_text import escape
 from .recorder import SUPPORTED, Recording, UnsupportedForMapsError, install_recorder
@@ -66,42 +67,24 @@ class PLADISAttentionMapsRecord(io.ComfyNode):
                     "or given twice in the prompt, gets all its tokens; '#N' is the token at position N. A word "
                     "not in the prompt is an error that lists the prompt's tokens.",
                 ),
-                io.Float.Input(
+                strength_input(
                     "alpha",
-                    default=1.5,
-                    min=ALPHA_RANGE[0],
-                    max=ALPHA_RANGE[1],
-                    step=0.01,
-                    round=0.01,
-                    tooltip="α of α-entmax for the PLADIS column where the model has no PLADIS patch (a patched "
-                    "model's own α is used where PLADIS runs).",
+                    1.5,
+                    ALPHA_RANGE,
+                    0.01,
+                    "α of α-entmax for the PLADIS column where the model has no PLADIS patch (a patched model's own "
+                    "α is used where PLADIS runs).",
                 ),
-                io.Float.Input(
+                strength_input(
                     "scale",
-                    default=2.0,
-                    min=SCALE_RANGE[0],
-                    max=SCALE_RANGE[1],
-                    step=0.05,
-                    round=0.01,
-                    tooltip="λ for the PLADIS column where the model has no PLADIS patch (a patched model's own λ is "
-                    "used where PLADIS runs, 0 outside its step range).",
+                    2.0,
+                    SCALE_RANGE,
+                    0.05,
+                    "λ for the PLADIS column where the model has no PLADIS patch (a patched model's own λ is used "
+                    "where PLADIS runs, 0 outside its step range).",
                 ),
-                io.Float.Input(
-                    "start_percent",
-                    default=0.0,
-                    min=0.0,
-                    max=1.0,
-                    step=0.001,
-                    tooltip="The first part of the schedule recorded (0 = the first step).",
-                ),
-                io.Float.Input(
-                    "end_percent",
-                    default=1.0,
-                    min=0.0,
-                    max=1.0,
-                    step=0.001,
-                    tooltip="The end of the recorded part of the schedule (1 = the last step).",
-                ),
+                schedule_input("start_percent", 0.0, "The first part of the schedule recorded (0 = the first step)."),
+                schedule_input("end_percent", 1.0, "The end of the recorded part of the schedule (1 = the last step)."),
             ],
             outputs=[
                 io.Model.Output(display_name="MODEL", tooltip="The model with the recorder: sample with it."),

@@ -172,11 +172,18 @@ class RecordingOverride:
         return self
 
 
-class RecordingCallWrapper:
-    """APPLY_MODEL wrapper: the current model call's latent shape, for the recorded calls' grids."""
+class _RecordingWrapper:
+    """A ComfyUI wrapper holding the recording; the model patcher's copies share it (no deep copy)."""
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
+
+    def __deepcopy__(self, memo: dict) -> _RecordingWrapper:
+        return self
+
+
+class RecordingCallWrapper(_RecordingWrapper):
+    """APPLY_MODEL wrapper: the current model call's latent shape, for the recorded calls' grids."""
 
     def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
         x, _, _ = comfy_bridge.apply_model_inputs(args, kwargs)
@@ -185,22 +192,13 @@ class RecordingCallWrapper:
         self.recording.cond_or_uncond = options.get("cond_or_uncond") if isinstance(options, dict) else None
         return executor(*args, **kwargs)
 
-    def __deepcopy__(self, memo: dict) -> RecordingCallWrapper:
-        return self
 
-
-class ResetAtSampling:
+class ResetAtSampling(_RecordingWrapper):
     """OUTER_SAMPLE wrapper: every sampling run records afresh (a cached recorder node keeps its handle)."""
-
-    def __init__(self, recording: Recording) -> None:
-        self.recording = recording
 
     def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
         self.recording.reset()
         return executor(*args, **kwargs)
-
-    def __deepcopy__(self, memo: dict) -> ResetAtSampling:
-        return self
 
 
 def install_unet_recorder(model_patcher: Any, recording: Recording, sites: Sequence[Site]) -> int:

@@ -6,16 +6,11 @@ import torch
 from checks import assert_close, assert_equal
 from comfy.ldm.modules import attention
 from comfy_standins import JointBaseModelStandIn, PackedLayoutStandIn
-from dit_calls import joint_forward, layout_wrapper, model_call
+from dit_calls import attention_call, dit, families, forwards, joint_forward, joint_override, layout_wrapper, model_call
 from oracles import entmax_reference
 from pack import import_pack
 
 pack = import_pack()
-dit = pack.nodes.dit
-attention_call = pack.nodes.attention_call
-forwards = pack.nodes.joint_forward
-joint_override = pack.nodes.joint_override
-families = pack.nodes.families
 
 
 def test_sd3_register_tokens_are_filler():

@@ -7,16 +7,11 @@ import torch
 from checks import assert_equal
 from comfy.ldm.modules import attention
 from comfy_standins import JointBaseModelStandIn, JointDiTStandIn, make_dit_patcher, run_dit
-from dit_calls import joint_forward, layout_wrapper
+from dit_calls import dit, families, joint_forward, layout_wrapper
 from oracles import joint_reference
 from pack import import_pack, patch
 
 pack = import_pack()
-dit = pack.nodes.dit
-attention_call = pack.nodes.attention_call
-forwards = pack.nodes.joint_forward
-joint_override = pack.nodes.joint_override
-families = pack.nodes.families
 TEXT_TOKENS, IMAGE_TOKENS = 5, 16  # 8x8 latent, patch 2
 
 
