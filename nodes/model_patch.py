@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from comfy_api.latest import io
 
+from .node_schema import pack_schema, schedule_input, strength_input
 from .patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, apply_pladis
 
 logger = logging.getLogger(__name__)
@@ -31,30 +31,14 @@ SEARCH_ALIASES = [
 ]
 
 
-def optional_schema_fields(**fields) -> dict:
-    """The fields this ComfyUI's io.Schema accepts (v0.3.64's has no search_aliases; v0.33's has)."""
-    accepted = {field.name for field in dataclasses.fields(io.Schema)} if dataclasses.is_dataclass(io.Schema) else set()
-    return {name: value for name, value in fields.items() if name in accepted}
-
-
-def strength_input(name: str, default: float, bounds: tuple[float, float], step: float, tooltip: str) -> io.Float.Input:
-    """α or λ: a float within the range ``patching`` checks again, rounded to hundredths."""
-    return io.Float.Input(name, default=default, min=bounds[0], max=bounds[1], step=step, round=0.01, tooltip=tooltip)
-
-
-def schedule_input(name: str, default: float, tooltip: str) -> io.Float.Input:
-    """Where PLADIS starts or stops, as a fraction of the sampling schedule."""
-    return io.Float.Input(name, default=default, min=0.0, max=1.0, step=0.001, tooltip=tooltip)
-
-
 class PLADISModelPatch(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="PLADISModelPatch",
-            display_name="PLADIS Model Patch",
-            category="model/patch",
-            description=DESCRIPTION,
+        return pack_schema(
+            "PLADISModelPatch",
+            "PLADIS Model Patch",
+            "model/patch",
+            DESCRIPTION,
             inputs=[
                 io.Model.Input(
                     "model", tooltip="The diffusion model to patch. It is not changed: a patched copy is returned."
@@ -105,7 +89,7 @@ class PLADISModelPatch(io.ComfyNode):
                 ),
             ],
             outputs=[io.Model.Output(display_name="MODEL", tooltip="A patched copy of the model.")],
-            **optional_schema_fields(search_aliases=SEARCH_ALIASES),
+            search_aliases=SEARCH_ALIASES,
         )
 
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from ..model_patch import schedule_input, strength_input
+from ..node_schema import pack_schema, schedule_input, strength_input
 from ..patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, recognise, step_range
 from ..safe_text import escape
 from .recorder import SUPPORTED, Recording, UnsupportedForMapsError, install_recorder
@@ -37,15 +37,19 @@ MAPS_DESCRIPTION = (
     "| difference, each with its colour scale; the PLADIS maps as MASKs (one per word and image)."
 )
 
+# Words users search for (the maps of other packs are known as DAAM, heat maps, cross-attention maps).
+SEARCH_ALIASES = ["attention map", "attention heatmap", "heat map", "DAAM", "cross-attention map", "token map"]
+
 
 class PLADISAttentionMapsRecord(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="PLADISAttentionMapsRecord",
-            display_name="PLADIS Attention Maps Record",
-            category="model/patch",
-            description=RECORD_DESCRIPTION,
+        return pack_schema(
+            "PLADISAttentionMapsRecord",
+            "PLADIS Attention Maps Record",
+            "model/patch",
+            RECORD_DESCRIPTION,
+            search_aliases=SEARCH_ALIASES,
             inputs=[
                 io.Model.Input(
                     "model",
@@ -130,11 +134,12 @@ class PLADISAttentionMapsRecord(io.ComfyNode):
 class PLADISAttentionMaps(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="PLADISAttentionMaps",
-            display_name="PLADIS Attention Maps",
-            category="image/analysis",
-            description=MAPS_DESCRIPTION,
+        return pack_schema(
+            "PLADISAttentionMaps",
+            "PLADIS Attention Maps",
+            "image/analysis",
+            MAPS_DESCRIPTION,
+            search_aliases=SEARCH_ALIASES,
             inputs=[
                 Recorded.Input("maps", tooltip="The recording of PLADIS Attention Maps Record."),
                 io.Latent.Input(
