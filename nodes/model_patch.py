@@ -6,7 +6,7 @@ import logging
 
 from comfy_api.latest import io
 
-from .node_schema import pack_schema, schedule_input, strength_input
+from .node_schema import NodeFace, pack_schema, schedule_input, strength_input
 from .patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, apply_pladis
 
 logger = logging.getLogger(__name__)
@@ -30,15 +30,14 @@ SEARCH_ALIASES = [
     "attention patch",
 ]
 
+FACE = NodeFace("PLADISModelPatch", "PLADIS Model Patch", "model/patch", DESCRIPTION, tuple(SEARCH_ALIASES))
+
 
 class PLADISModelPatch(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return pack_schema(
-            "PLADISModelPatch",
-            "PLADIS Model Patch",
-            "model/patch",
-            DESCRIPTION,
+            FACE,
             inputs=[
                 io.Model.Input(
                     "model", tooltip="The diffusion model to patch. It is not changed: a patched copy is returned."
@@ -89,7 +88,6 @@ class PLADISModelPatch(io.ComfyNode):
                 ),
             ],
             outputs=[io.Model.Output(display_name="MODEL", tooltip="A patched copy of the model.")],
-            search_aliases=SEARCH_ALIASES,
         )
 
     @classmethod

@@ -4,7 +4,7 @@ step-range inputs that PLADIS Model Patch and PLADIS Attention Maps Record share
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from comfy_api.latest import io
 
@@ -15,25 +15,27 @@ def optional_schema_fields(**fields) -> dict:
     return {name: value for name, value in fields.items() if name in accepted}
 
 
-def pack_schema(
-    node_id: str,
-    display_name: str,
-    category: str,
-    description: str,
-    *,
-    inputs: list,
-    outputs: list,
-    search_aliases: Sequence[str] = (),
-) -> io.Schema:
-    """A node schema of this pack; ``search_aliases`` only where this ComfyUI's schema has the field."""
+@dataclass(frozen=True)
+class NodeFace:
+    """What a node shows before it is used: its id, name, menu category, description and the words that find it."""
+
+    node_id: str
+    display_name: str
+    category: str
+    description: str
+    search_aliases: tuple[str, ...] = ()
+
+
+def pack_schema(face: NodeFace, *, inputs: list, outputs: list) -> io.Schema:
+    """A node schema of this pack; the search aliases only where this ComfyUI's schema has the field."""
     return io.Schema(
-        node_id=node_id,
-        display_name=display_name,
-        category=category,
-        description=description,
+        node_id=face.node_id,
+        display_name=face.display_name,
+        category=face.category,
+        description=face.description,
         inputs=inputs,
         outputs=outputs,
-        **optional_schema_fields(search_aliases=list(search_aliases)),
+        **optional_schema_fields(search_aliases=list(face.search_aliases)),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from ..node_schema import pack_schema, schedule_input, strength_input
+from ..node_schema import NodeFace, pack_schema, schedule_input, strength_input
 from ..patching import ALPHA_RANGE, SCALE_RANGE, PatchRequest, recognise, step_range
 from ..safe_text import escape
 from .recorder import SUPPORTED, Recording, UnsupportedForMapsError, install_recorder
@@ -38,18 +38,18 @@ MAPS_DESCRIPTION = (
 )
 
 # Words users search for (the maps of other packs are known as DAAM, heat maps, cross-attention maps).
-SEARCH_ALIASES = ["attention map", "attention heatmap", "heat map", "DAAM", "cross-attention map", "token map"]
+SEARCH_ALIASES = ("attention map", "attention heatmap", "heat map", "DAAM", "cross-attention map", "token map")
+RECORD_FACE = NodeFace(
+    "PLADISAttentionMapsRecord", "PLADIS Attention Maps Record", "model/patch", RECORD_DESCRIPTION, SEARCH_ALIASES
+)
+MAPS_FACE = NodeFace("PLADISAttentionMaps", "PLADIS Attention Maps", "image/analysis", MAPS_DESCRIPTION, SEARCH_ALIASES)
 
 
 class PLADISAttentionMapsRecord(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return pack_schema(
-            "PLADISAttentionMapsRecord",
-            "PLADIS Attention Maps Record",
-            "model/patch",
-            RECORD_DESCRIPTION,
-            search_aliases=SEARCH_ALIASES,
+            RECORD_FACE,
             inputs=[
                 io.Model.Input(
                     "model",
@@ -135,11 +135,7 @@ class PLADISAttentionMaps(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return pack_schema(
-            "PLADISAttentionMaps",
-            "PLADIS Attention Maps",
-            "image/analysis",
-            MAPS_DESCRIPTION,
-            search_aliases=SEARCH_ALIASES,
+            MAPS_FACE,
             inputs=[
                 Recorded.Input("maps", tooltip="The recording of PLADIS Attention Maps Record."),
                 io.Latent.Input(
