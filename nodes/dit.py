@@ -30,6 +30,8 @@ from .safe_text import escape
 logger = logging.getLogger(__name__)
 
 OVERRIDE_KEY = "pladis_override"  # the last PLADIS override installed, found again at model-call time
+# The APPLY_MODEL wrapper that lays out each model call: one per model, whether PLADIS or the map recorder adds it.
+LAYOUT_WRAPPER_KEY = "pladis_joint_layout"
 _warned: dict[str, bool] = {}  # families already warned about, so that the log says it once
 
 
@@ -138,7 +140,7 @@ class DitRoute:
         options["optimized_attention_override"] = override
         options[OVERRIDE_KEY] = override
         wrapper = JointLayoutWrapper(family, target.sites)
-        comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_joint_layout", wrapper)
+        comfy_bridge.add_apply_model_wrapper(model_patcher, LAYOUT_WRAPPER_KEY, wrapper)
         return Installed(patched=params.sites, kept_patches=kept_overrides(previous))
 
 

@@ -31,7 +31,7 @@ from ...pladis_core.repetition import key_repeat_counts
 from .. import comfy_bridge
 from ..attention_call import AttentionArgs, keys_in_order, plain_tensor
 from ..cross_attention_patch import PladisCrossAttention
-from ..dit import OVERRIDE_KEY, JointLayoutWrapper
+from ..dit import LAYOUT_WRAPPER_KEY, OVERRIDE_KEY, JointLayoutWrapper
 from ..joint_forward import FORWARD_KEY
 from ..joint_override import PladisJointAttention
 from ..layer_selection import Site
@@ -227,7 +227,7 @@ def install_dit_recorder(model_patcher: Any, recording: Recording, target: Targe
     options = model_patcher.model_options.setdefault("transformer_options", {})
     options["optimized_attention_override"] = RecordingOverride(recording, options.get("optimized_attention_override"))
     layout_wrapper = JointLayoutWrapper(target.family, target.sites)
-    comfy_bridge.add_apply_model_wrapper(model_patcher, "pladis_joint_layout", layout_wrapper)
+    comfy_bridge.add_apply_model_wrapper(model_patcher, LAYOUT_WRAPPER_KEY, layout_wrapper)
 
 
 def install_recorder(model_patcher: Any, recording: Recording, target: Target) -> None:
